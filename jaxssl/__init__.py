@@ -1,0 +1,3 @@
+"""jaxssl: semi-supervised learning methods in JAX/Flax."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,13 @@
+"""Errors for bad input: each message names the problem and the fix."""
+
+
+class ConfigError(ValueError):
+    """A config value, data set or workdir that jaxssl refuses to train on."""
+
+
+class DatasetError(ConfigError):
+    """A data source that is missing, empty, corrupt, or can't be split as asked."""
+
+
+class WorkdirMismatchError(ConfigError):
+    """The workdir holds a checkpoint or labeled split from a different run."""
