@@ -1,0 +1,101 @@
+"""Shared config building: the base ConfigDict and the data-set presets.
+
+Every `configs/<method>.py` starts from `base_config(arg)` and sets its
+method's fields. `arg` is the string after the config path on the command
+line, e.g. `--config=configs/fixmatch.py:cifar10,labels=250,seed=1`:
+a data-set preset (digits, cifar10, svhn, cifar100, stl10, folder=/path)
+followed by optional `labels=N` and `seed=S`.
+"""
+
+import ml_collections
+
+from jaxssl.errors import ConfigError
+
+# source, model, model kwargs, horizontal flip, default labels, classes.
+DATASETS = {
+    "digits": dict(source="digits", model="small_cnn", model_kwargs={"width": 32},
+                   flip=False, labels=20, num_classes=10),
+    "cifar10": dict(source="tfds:cifar10", model="wrn", model_kwargs={"depth": 28, "width": 2},
+                    flip=True, labels=4000, num_classes=10),
+    "svhn": dict(source="tfds:svhn_cropped", model="wrn", model_kwargs={"depth": 28, "width": 2},
+                 flip=False, labels=1000, num_classes=10),
+    "cifar100": dict(source="tfds:cifar100", model="wrn", model_kwargs={"depth": 28, "width": 8},
+                     flip=True, labels=10000, num_classes=100),
+    # STL-10: the 5,000 labeled training images, plus the 100,000-image "unlabelled" split.
+    "stl10": dict(source="tfds:stl10", model="wrn", model_kwargs={"depth": 28, "width": 2},
+                  flip=True, labels=5000, num_classes=10, extra_unlabeled_split="unlabelled"),
+    "folder": dict(source="folder:{path}", model="wrn", model_kwargs={"depth": 28, "width": 2},
+                   flip=True, labels=4000, num_classes=10),
+}
+
+
+def parse_arg(arg: str | None) -> dict:
+  """'cifar10,labels=250,seed=1' -> {'dataset': 'cifar10', 'labels': 250, 'seed': 1}."""
+  parsed = {"dataset": "digits"}
+  for i, part in enumerate(p.strip() for p in (arg or "").split(",") if p.strip()):
+    key, sep, value = part.partition("=")
+    if i == 0 and (not sep or key == "folder"):
+      parsed["dataset"] = key
+      if key == "folder":
+        parsed["path"] = value
+      continue
+    if key not in ("labels", "seed"):
+      raise ConfigError(
+          f"Unknown config argument {part!r}; expected a data set "
+          f"({', '.join(DATASETS)}) then labels=N and/or seed=S.")
+    try:
+      parsed[key] = int(value)
+    except ValueError:
+      raise ConfigError(f"Config argument {part!r} needs an integer value.") from None
+  if parsed["dataset"] not in DATASETS:
+    raise ConfigError(
+        f"Unknown data-set preset {parsed['dataset']!r}; use one of {', '.join(DATASETS)}.")
+  return parsed
+
+
+def base_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """The fields every method shares, filled in for the chosen data set."""
+  parsed = parse_arg(arg)
+  preset = DATASETS[parsed["dataset"]]
+  config = ml_collections.ConfigDict()
+  config.preset = parsed["dataset"]
+  config.seed = parsed.get("seed", 0)
+
+  config.data = ml_collections.ConfigDict()
+  config.data.source = preset["source"].format(path=parsed.get("path", ""))
+  config.data.data_dir = ""
+  config.data.num_labeled = parsed.get("labels", preset["labels"])  # -1: every training label
+  config.data.split_seed = config.seed
+  config.data.unlabeled_includes_labeled = True  # FixMatch protocol: all training images
+  config.data.extra_unlabeled_split = preset.get("extra_unlabeled_split", "")
+  config.data.flip = preset["flip"]
+  config.data.num_classes = preset["num_classes"]
+
+  config.model = ml_collections.ConfigDict()
+  config.model.name = preset["model"]
+  config.model.kwargs = ml_collections.ConfigDict(preset["model_kwargs"])
+  config.model.dropout_rate = 0.0
+  config.model.stochastic_depth_rate = 0.0
+  config.dtype = "float32"  # compute dtype; parameters stay float32
+
+  config.optimizer = ml_collections.ConfigDict(dict(
+      name="sgd", learning_rate=0.03, momentum=0.9, nesterov=True, weight_decay=5e-4,
+      schedule="fixmatch_cosine", warmup_steps=0, b1=0.9, b2=0.999, grad_clip_norm=0.0))
+
+  config.method = ml_collections.ConfigDict({"name": "supervised"})
+  config.batch_size = 64        # labeled batch B
+  config.unlabeled_ratio = 7    # mu: unlabeled batch is mu * B
+  config.total_steps = 2**20
+  config.steps_per_dispatch = 1  # > 1 runs several steps per dispatch with lax.scan
+  config.ema_decay = 0.999       # 0 turns off the EMA evaluation copy
+  config.log_every = 100
+  config.eval_every = 1000
+  config.checkpoint_every = 5000
+  config.keep_checkpoints = 3
+  config.eval_batch_size = 1024
+  config.num_devices = 0         # 0: every visible device
+  return config
+
+
+def is_digits(config: ml_collections.ConfigDict) -> bool:
+  return config.preset == "digits"

@@ -1,0 +1,118 @@
+"""The training loop on digits: learning, sharding invariance, resume, bad input."""
+
+import json
+import os
+import shutil
+
+import jax
+import numpy as np
+import pytest
+
+from jaxssl import train
+from jaxssl.checkpointing import Checkpointer
+from jaxssl.errors import ConfigError, WorkdirMismatchError
+from configs import supervised
+
+
+def tiny_config(**overrides):
+  config = supervised.get_config("digits")
+  config.total_steps = 8
+  config.batch_size = 16
+  config.log_every = 4
+  config.eval_every = 8
+  config.checkpoint_every = 4
+  config.eval_batch_size = 64
+  config.model.kwargs.width = 8
+  for key, value in overrides.items():
+    target = config
+    *parents, leaf = key.split(".")
+    for parent in parents:
+      target = target[parent]
+    target[leaf] = value
+  return config
+
+
+def state_after_steps(config, workdir, steps):
+  exp = train.build_experiment(config)
+  init_key, step_key = jax.random.split(jax.random.key(config.seed))
+  state = train.create_train_state(exp, init_key)
+  step_fn = train.make_train_step(exp, step_key)
+  metrics = None
+  for _ in range(steps):
+    state, metrics = step_fn(state)
+  return state, jax.device_get(metrics)
+
+
+def test_one_step_same_loss_on_8_devices_as_on_1(tmp_path):
+  assert jax.device_count() == 8
+  _, metrics_1 = state_after_steps(tiny_config(num_devices=1), tmp_path / "one", 1)
+  state_8, metrics_8 = state_after_steps(tiny_config(num_devices=8), tmp_path / "eight", 1)
+  np.testing.assert_allclose(metrics_1["loss"], metrics_8["loss"], rtol=1e-5)
+  leaf = jax.tree.leaves(state_8.params)[0]
+  assert leaf.sharding.is_fully_replicated
+
+
+def test_scan_of_several_steps_matches_single_steps(tmp_path):
+  one, _ = state_after_steps(tiny_config(), tmp_path / "a", 4)
+  four, _ = state_after_steps(tiny_config(steps_per_dispatch=4), tmp_path / "b", 1)
+  for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(four.params)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_supervised_all_labels_reaches_95_percent(tmp_path):
+  config = supervised.get_config("digits")
+  config.data.num_labeled = -1
+  config.total_steps = 600
+  config.log_every = 200
+  config.eval_every = 600
+  config.checkpoint_every = 600
+  results = train.train_and_evaluate(config, str(tmp_path))
+  assert results["accuracy"]["final"] >= 0.95
+  on_disk = json.loads((tmp_path / "results.json").read_text())
+  assert on_disk["accuracy"]["final"] == results["accuracy"]["final"]
+  assert (tmp_path / "metrics.jsonl").exists()
+
+
+def test_interrupted_run_resumes_to_the_same_parameters(tmp_path):
+  straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+  train.train_and_evaluate(tiny_config(), str(straight))
+  train.train_and_evaluate(tiny_config(), str(interrupted))
+  # Simulate a crash between the step-4 and step-8 checkpoints.
+  shutil.rmtree(interrupted / "checkpoints" / "8")
+  (interrupted / "results.json").unlink()
+  resumed = train.train_and_evaluate(tiny_config(), str(interrupted))
+  assert resumed["steps"] == 8
+  exp = train.build_experiment(tiny_config())
+  template = train.create_train_state(exp, jax.random.key(1))
+  a = Checkpointer(str(straight), 3).restore(template)
+  b = Checkpointer(str(interrupted), 3).restore(template)
+  assert int(a.step) == int(b.step) == 8
+  for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params)):
+    np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
+
+
+def test_workdir_with_another_runs_config_is_refused_and_kept(tmp_path):
+  train.train_and_evaluate(tiny_config(), str(tmp_path))
+  before = {p: p.read_bytes() for p in tmp_path.glob("*.json")}
+  with pytest.raises(WorkdirMismatchError, match="new --workdir"):
+    train.train_and_evaluate(tiny_config(**{"data.split_seed": 5}), str(tmp_path))
+  with pytest.raises(WorkdirMismatchError, match="model.kwargs.width"):
+    train.train_and_evaluate(tiny_config(**{"model.kwargs.width": 4}), str(tmp_path))
+  assert {p: p.read_bytes() for p in tmp_path.glob("*.json")} == before
+  assert sorted(os.listdir(tmp_path / "checkpoints"))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"total_steps": 0}, "total_steps"),
+    ({"batch_size": -4}, "batch_size"),
+    ({"batch_size": 12}, "multiple of 8"),
+    ({"method.name": "nope"}, "Unknown method"),
+    ({"model.name": "nope"}, "nope"),
+    ({"data.source": "nope"}, "nope"),
+    ({"data.num_labeled": 25}, "25"),
+    ({"ema_decay": 1.0}, "ema_decay"),
+])
+def test_bad_config_fails_before_training(tmp_path, overrides, message):
+  with pytest.raises(ConfigError, match=message):
+    train.train_and_evaluate(tiny_config(**overrides), str(tmp_path / "run"))
+  assert not (tmp_path / "run" / "checkpoints").exists()
