@@ -1,6 +1,18 @@
-"""Test setup: 8 fake CPU devices so sharded code paths run on a laptop."""
+"""Test setup: 8 fake CPU devices so sharded code paths run on a laptop.
+
+With 8 fake devices on a 2-core machine, the threads of an all-reduce can
+arrive far apart; XLA's default 40 s rendezvous limit would then abort the
+process, so the tests raise it.
+"""
 import os
 
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+_TEST_XLA_FLAGS = (
+    "--xla_force_host_platform_device_count=8",
+    "--xla_cpu_collective_timeout_seconds=900",
+    "--xla_cpu_collective_call_terminate_timeout_seconds=900",
+)
+os.environ["XLA_FLAGS"] = " ".join(
+    [os.environ.get("XLA_FLAGS", "")] +
+    [flag for flag in _TEST_XLA_FLAGS if flag.split("=")[0] not in os.environ.get("XLA_FLAGS", "")])
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

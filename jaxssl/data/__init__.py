@@ -1,0 +1,32 @@
+"""Data sources, the labeled split, device-resident and streaming pipelines.
+
+TensorFlow is imported only by the "tfds:" source and the streaming pipeline.
+"""
+
+from jaxssl.data.dataset import Dataset
+from jaxssl.data.device_pipeline import DeviceData, make_device_data, sample_batch
+from jaxssl.data.digits import load_digits
+from jaxssl.data.evaluation import eval_batches
+from jaxssl.data.folder import load_folder
+from jaxssl.data.sources import load_source
+from jaxssl.data.splits import (labeled_split, persist_split,
+                                unlabeled_indices)
+from jaxssl.data.streaming import make_tfds_stream, to_global_batch
+from jaxssl.data.tfds_source import load_tfds
+
+__all__ = [
+    "Dataset",
+    "DeviceData",
+    "eval_batches",
+    "labeled_split",
+    "load_digits",
+    "load_folder",
+    "load_source",
+    "load_tfds",
+    "make_device_data",
+    "make_tfds_stream",
+    "persist_split",
+    "sample_batch",
+    "to_global_batch",
+    "unlabeled_indices",
+]
