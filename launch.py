@@ -7,6 +7,7 @@ Multi-host: set --multihost (or JAX's coordinator environment) so that
 jax.distributed.initialize() connects the processes before training.
 """
 
+import logging as python_logging
 import sys
 
 from absl import app, flags, logging
@@ -18,8 +19,16 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, met
 _MULTIHOST = flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize().")
 
 
+class _QuietLibraries(python_logging.Filter):
+  """Keeps the console to jaxssl's progress lines: library INFO chatter is dropped."""
+
+  def filter(self, record):
+    return record.levelno >= python_logging.WARNING or "/jaxssl/" in record.pathname
+
+
 def main(argv):
   del argv
+  logging.get_absl_handler().addFilter(_QuietLibraries())
   import jax  # after flag parsing, so --helpful runs stay cheap
   from jaxssl import train
   from jaxssl.errors import ConfigError

@@ -57,6 +57,10 @@ class Experiment:
   image_shape: tuple[int, ...]
   labeled_indices: np.ndarray
   split_fingerprint: dict
+  # Hooks for the multi-stage drivers (jaxssl.self_training, jaxssl.finetune); None in a plain run.
+  teacher_fn: Callable | None = None      # float images -> frozen teacher logits, given to loss_fn
+  unlabeled_targets: jax.Array | None = None  # [U, K], one target per unlabeled example
+  initial_variables: Any = None           # {"params", "batch_stats"} replacing the random init
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
@@ -80,15 +84,18 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   get_method(config.method.name)
 
 
-def unlabeled_batch_size(config) -> int:
-  # Methods without an unlabeled loss still get one device-sized slice, which they ignore.
-  return max(config.batch_size * config.unlabeled_ratio, 1)
+def unlabeled_batch_size(config, mesh) -> int:
+  # Methods without an unlabeled loss still get one image per device, which they ignore.
+  return config.batch_size * config.unlabeled_ratio or mesh.devices.size
 
 
 def load_data(config, mesh, dataset: data.Dataset | None = None):
   """Loads the source (unless given), draws the labeled split, puts arrays on the device."""
   if dataset is None:
     dataset = data.load_source(config.data.source, config.data.data_dir or None)
+  image_size = config.data.get("image_size", 0)
+  if image_size and dataset.image_shape[:2] != (image_size, image_size):
+    dataset = resize_dataset(dataset, image_size)
   num_train = len(dataset.train_labels)
   if config.data.num_labeled == -1:
     labeled = np.arange(num_train)
@@ -101,6 +108,26 @@ def load_data(config, mesh, dataset: data.Dataset | None = None):
                                      include_labeled=config.data.unlabeled_includes_labeled)
   device_data = data.make_device_data(dataset, labeled, unlabeled, sharding.replicated(mesh))
   return dataset, device_data, labeled, fingerprint
+
+
+def resize_dataset(dataset: data.Dataset, image_size: int, chunk: int = 1024) -> data.Dataset:
+  """The data set with every image resized (bicubic) to image_size x image_size.
+
+  For training at another resolution than the source's, e.g. DeiT's
+  fine-tuning at a higher resolution (Touvron et al., 2021, Sec. 6).
+  """
+  @jax.jit
+  def resize(images):
+    shape = (images.shape[0], image_size, image_size, images.shape[-1])
+    resized = jax.image.resize(images.astype(jnp.float32), shape, method="bicubic")
+    return jnp.clip(jnp.round(resized), 0, 255).astype(jnp.uint8)
+
+  def resize_all(images):
+    return np.concatenate([np.asarray(resize(images[i:i + chunk]))
+                           for i in range(0, len(images), chunk)])
+
+  return dataclasses.replace(dataset, train_images=resize_all(dataset.train_images),
+                             test_images=resize_all(dataset.test_images))
 
 
 def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +152,7 @@ def build_experiment(config, dataset: data.Dataset | None = None) -> Experiment:
   """
   mesh = sharding.make_mesh(config.num_devices or None)
   sharding.check_divisible(config.batch_size, mesh, "config.batch_size")
-  sharding.check_divisible(unlabeled_batch_size(config), mesh,
+  sharding.check_divisible(unlabeled_batch_size(config, mesh), mesh,
                            "config.batch_size * config.unlabeled_ratio")
   sharding.check_divisible(config.eval_batch_size, mesh, "config.eval_batch_size")
   dataset, device_data, labeled, fingerprint = load_data(config, mesh, dataset)
@@ -142,7 +169,9 @@ def build_experiment(config, dataset: data.Dataset | None = None) -> Experiment:
 def create_train_state(exp: Experiment, key: jax.Array) -> TrainState:
   """Initial state, replicated over the mesh."""
   def init():
-    variables = models.init_variables(exp.model, key, exp.image_shape)
+    variables = exp.initial_variables
+    if variables is None:
+      variables = models.init_variables(exp.model, key, exp.image_shape)
     params = variables["params"]
     extra = exp.method.init_extra(
         params, num_unlabeled=exp.device_data.num_unlabeled,
@@ -158,17 +187,22 @@ def make_train_step(exp: Experiment, key: jax.Array):
   """A jit-compiled function running `steps_per_dispatch` steps; donates the state."""
   config, method = exp.config, exp.method
   batch_sharding = sharding.batch_sharded(exp.mesh)
-  labeled_size, unlabeled_size = config.batch_size, unlabeled_batch_size(config)
+  labeled_size, unlabeled_size = config.batch_size, unlabeled_batch_size(config, exp.mesh)
+  loss_fn = method.loss_fn
+  if exp.teacher_fn is not None:
+    loss_fn = functools.partial(loss_fn, teacher_fn=exp.teacher_fn)
 
   def one_step(state: TrainState, _):
     data_key, loss_key = jax.random.split(jax.random.fold_in(key, state.step))
     batch = data.sample_batch(exp.device_data, data_key, labeled_size, unlabeled_size)
+    if exp.unlabeled_targets is not None:
+      batch["unlabeled_target"] = exp.unlabeled_targets[batch["unlabeled_index"]]
     batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
 
     def apply_fn(params, x, train, rng):
       return exp.apply_fn(params, state.batch_stats, x, train, rng)
 
-    grad_fn = jax.value_and_grad(method.loss_fn, has_aux=True)
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
     (loss, aux), grads = grad_fn(state.params, state.extra, batch, loss_key, state.step,
                                  apply_fn, config)
     updates, opt_state = exp.optimizer.update(grads, state.opt_state, state.params)
@@ -223,10 +257,15 @@ def evaluate(exp: Experiment, predict_fn, state: TrainState) -> dict[str, float]
       .argmax(-1) == labels)) for name, params in candidates.items()}
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  """Trains `config` in `workdir` (resuming if it holds a checkpoint); returns results."""
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       experiment: Experiment | None = None) -> dict:
+  """Trains `config` in `workdir` (resuming if it holds a checkpoint); returns results.
+
+  `experiment`, built from `config` by a driver that set its hooks, replaces
+  the one this function would build.
+  """
   validate_config(config)
-  exp = build_experiment(config)
+  exp = experiment if experiment is not None else build_experiment(config)
   # Only now, with every check passed, does the run write to its workdir.
   checkpointing.claim_workdir(workdir, config)
   data.persist_split(workdir, exp.labeled_indices, exp.split_fingerprint)
@@ -287,7 +326,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  """launch.py's entry point: trains the config in the workdir and returns its results."""
+  """launch.py's entry point: trains the config in the workdir and returns its results.
+
+  Multi-stage runs go to their drivers, which import this module (hence the
+  imports here): Noisy Student's rounds, and staged runs (a fine-tune stage
+  or a distillation teacher; DeiT).
+  """
+  if config.method.name == "noisy_student":
+    from jaxssl import self_training
+    return self_training.run(config, workdir)
+  if "finetune" in config:
+    from jaxssl import finetune
+    return finetune.run(config, workdir)
   return train_and_evaluate(config, workdir)
 
 
