@@ -1,0 +1,75 @@
+"""MixUp: convex combinations of inputs and of their target distributions."""
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+
+
+def sample_mixup_lambda(
+    key: jax.Array,
+    alpha: float,
+    shape: Sequence[int] = (),
+    mixmatch: bool = True,
+) -> jax.Array:
+  r"""Draws the MixUp coefficient lambda ~ Beta(alpha, alpha).
+
+  .. math::
+    \lambda \sim \mathrm{Beta}(\alpha, \alpha), \qquad
+    \lambda' = \max(\lambda, 1 - \lambda) \; \text{(MixMatch)}
+
+  Zhang et al., 2018, "mixup: Beyond Empirical Risk Minimization"; the
+  max(lambda, 1 - lambda) variant is from Berthelot et al., 2019 (MixMatch,
+  Sec. 3.3): it keeps the mixed example closer to its first argument, so the
+  labeled half of the batch stays mostly labeled.
+
+  Args:
+    key: PRNG key.
+    alpha: Beta concentration alpha > 0 (0.75 in MixMatch).
+    shape: Output shape: ``()`` for one lambda per batch, ``(N,)`` for one per
+      example.
+    mixmatch: If True, return lambda' = max(lambda, 1 - lambda) in [0.5, 1].
+
+  Returns:
+    lambda (or lambda'), float32 array of ``shape``.
+  """
+  lam = jax.random.beta(key, alpha, alpha, shape, dtype=jnp.float32)
+  return jnp.maximum(lam, 1.0 - lam) if mixmatch else lam
+
+
+def mixup(
+    x1: jax.typing.ArrayLike,
+    p1: jax.typing.ArrayLike,
+    x2: jax.typing.ArrayLike,
+    p2: jax.typing.ArrayLike,
+    lam: jax.typing.ArrayLike,
+) -> tuple[jax.Array, jax.Array]:
+  r"""Mixes two batches of inputs and their targets with the same lambda.
+
+  .. math::
+    x' = \lambda x_1 + (1 - \lambda) x_2, \qquad
+    p' = \lambda p_1 + (1 - \lambda) p_2
+
+  Zhang et al., 2018; Berthelot et al., 2019 (MixMatch, eqs. for x' and p'
+  in Sec. 3.3, used with lambda' from :func:`sample_mixup_lambda`).
+
+  Args:
+    x1: Inputs, shape ``[N, ...]``.
+    p1: Targets of x1 (probabilities), shape ``[N, C]``.
+    x2: Inputs to mix in (e.g. a shuffled batch), same shape as x1.
+    p2: Targets of x2, same shape as p1.
+    lam: A scalar or per-example ``[N]`` coefficient; a per-example lambda
+      broadcasts over the trailing axes of x and p.
+
+  Returns:
+    ``(x', p')``, each with the dtype that x (or p) and lam promote to
+    (float32 for bf16 or integer inputs mixed with a float32 lambda).
+  """
+  lam = jnp.asarray(lam)
+
+  def mix(a, b):
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    weight = lam.reshape(lam.shape + (1,) * (a.ndim - lam.ndim))
+    return weight * a + (1.0 - weight) * b
+
+  return mix(x1, x2), mix(p1, p2)

@@ -1,0 +1,121 @@
+"""Targets built from the model's own predictions: sharpening and pseudo-labels."""
+
+import jax
+import jax.numpy as jnp
+
+from jaxssl.losses._numerics import upcast
+from jaxssl.losses.classification import softmax_cross_entropy_with_integer_labels
+
+
+def sharpen(p: jax.typing.ArrayLike, temperature: jax.typing.ArrayLike) -> jax.Array:
+  r"""Temperature sharpening of a distribution (MixMatch).
+
+  .. math::
+    \mathrm{Sharpen}(p, T)_i = p_i^{1/T} \Big/ \sum_{j=1}^{L} p_j^{1/T}
+
+  Berthelot et al., 2019, "MixMatch: A Holistic Approach to Semi-Supervised
+  Learning", Sec. 3.2. Computed as softmax(log(p) / T), so small T cannot
+  overflow or underflow to 0/0; classes with p_i = 0 stay at 0. T = 1 is the
+  identity and T -> 0 tends to the one-hot argmax. The result is usually
+  wrapped in ``jax.lax.stop_gradient`` by the caller (MixMatch's guessed
+  labels are targets).
+
+  Args:
+    p: Probabilities, shape ``[..., C]``.
+    temperature: T > 0, a scalar (or broadcastable to ``[..., 1]``).
+
+  Returns:
+    Sharpened probabilities, shape ``[..., C]``, float32 (or wider).
+  """
+  p = upcast(p)
+  positive = p > 0
+  log_p = jnp.where(positive, jnp.log(jnp.where(positive, p, 1.0)), -jnp.inf)
+  return jax.nn.softmax(log_p / temperature, axis=-1)
+
+
+def hard_pseudo_labels(probs: jax.typing.ArrayLike) -> jax.Array:
+  r"""Hard pseudo-labels \hat{q} = argmax_c q_c, as int32.
+
+  Works on probabilities or logits alike (softmax keeps the argmax).
+
+  Args:
+    probs: Probabilities (or logits), shape ``[..., C]``.
+
+  Returns:
+    Integer class indices, shape ``[...]``.
+  """
+  return jnp.argmax(probs, axis=-1).astype(jnp.int32)
+
+
+def confidence_mask(probs: jax.typing.ArrayLike, tau: jax.typing.ArrayLike) -> jax.Array:
+  r"""Confidence mask 1(max_c q_c >= tau) as float32.
+
+  The threshold of FixMatch (Sohn et al., 2020, eq. (2)) and of thresholded
+  pseudo-labelling. Its mean over the batch is the "mask_rate" metric.
+
+  Args:
+    probs: Probabilities q, shape ``[..., C]``.
+    tau: Confidence threshold (scalar).
+
+  Returns:
+    Mask with values in {0, 1}, shape ``[...]``, float32.
+  """
+  return (jnp.max(upcast(probs), axis=-1) >= tau).astype(jnp.float32)
+
+
+def fixmatch_unlabeled_loss(
+    weak_logits: jax.typing.ArrayLike,
+    strong_logits: jax.typing.ArrayLike,
+    tau: jax.typing.ArrayLike,
+) -> jax.Array:
+  r"""FixMatch's unlabeled loss, per example.
+
+  .. math::
+    \ell_u^{(b)} = \mathbb{1}(\max(q_b) \ge \tau)\,
+                   H(\hat{q}_b, p_m(y \mid \mathcal{A}(u_b))),
+    \quad q_b = p_m(y \mid \alpha(u_b)), \; \hat{q}_b = \arg\max(q_b)
+
+  Sohn et al., 2020, "FixMatch: Simplifying Semi-Supervised Learning with
+  Consistency and Confidence", eq. (2). q_b is the prediction on the weakly
+  augmented view alpha(u_b) and is a fixed target: no gradient flows into
+  ``weak_logits``. Taking the mean of the result over all mu*B unlabeled
+  examples (masked ones included, as zeros) gives the paper's
+  ``1/(mu B) sum_b``.
+
+  Args:
+    weak_logits: Logits on the weak views, shape ``[N, C]``.
+    strong_logits: Logits on the strong views A(u_b), shape ``[N, C]``.
+    tau: Confidence threshold (0.95 in the paper).
+
+  Returns:
+    Per-example masked cross-entropy, shape ``[N]``, float32.
+  """
+  q = jax.nn.softmax(jax.lax.stop_gradient(upcast(weak_logits)), axis=-1)
+  return softmax_cross_entropy_with_integer_labels(
+      strong_logits, hard_pseudo_labels(q), where=confidence_mask(q, tau))
+
+
+def pseudo_label_loss(logits: jax.typing.ArrayLike, tau: jax.typing.ArrayLike = 0.0) -> jax.Array:
+  r"""Pseudo-Label loss: cross-entropy to the model's own argmax, per example.
+
+  .. math::
+    \ell^{(m)} = \mathbb{1}(\max_c f_c(x^m) \ge \tau)\,
+                 H(y'^{m}, f(x^m)), \quad y'^{m} = \arg\max_c f_c(x^m)
+
+  Lee, 2013, "Pseudo-Label: The Simple and Efficient Semi-Supervised Learning
+  Method for Deep Neural Networks", Sec. 3: the pseudo-label is
+  recomputed from the same forward pass and treated as a fixed target
+  (stop-gradient). With tau = 0 every example counts, as in the paper; a
+  threshold such as 0.95 is the variant evaluated by Oliver et al., 2018.
+  The paper's balancing weight alpha(t) is applied by the caller.
+
+  Args:
+    logits: Logits on unlabeled examples, shape ``[N, C]``.
+    tau: Confidence threshold on max softmax probability.
+
+  Returns:
+    Per-example masked cross-entropy, shape ``[N]``, float32.
+  """
+  q = jax.nn.softmax(jax.lax.stop_gradient(upcast(logits)), axis=-1)
+  return softmax_cross_entropy_with_integer_labels(
+      logits, hard_pseudo_labels(q), where=confidence_mask(q, tau))
