@@ -44,9 +44,9 @@ def _log_mean_exp(p: jax.Array, shift: jax.Array) -> jax.Array:
 def _kl_after_logit_shift(log_p: jax.Array, shift: jax.Array) -> jax.Array:
   """KL(p || softmax(log p + shift)) per example; log_p is a constant (no tangent).
 
-  The autodiff gradient of the KL in the logits, q - p, cancels
-  catastrophically in float32 when q and p differ by ~1e-7 (VAT's tiny xi on
-  confident predictions). The JVP below forms it as
+  The autodiff gradient of the KL in the logits, q - p, is a difference of
+  two probabilities that agree to ~1e-7 at VAT's xi = 1e-6, so in float32 it
+  is mostly rounding. The JVP below forms it as
   p * expm1(shift - log sum p e^shift), which keeps its relative precision.
   """
   p = jnp.exp(log_p)
@@ -163,14 +163,18 @@ def virtual_adversarial_perturbation(
   Numerics. g ~ xi H d is tiny (~1e-7 for xi = 1e-6), so g is computed
   from the logit shift logits(x + xi d) - clean_logits with a gradient that
   does not cancel (q - p formed as p * expm1(...)); the plain autodiff of the
-  KL loses the direction for confident predictions in float32. What remains
-  is the rounding of x + xi d and of the forward pass itself: xi = 1e-6 (the
-  paper's value) works in float32 for inputs of order 1 (see the tests), but
-  a model that computes in bf16 cannot resolve it (g is then noise, or 0 and
-  r_vadv = 0); use a larger xi (e.g. 1e-2 to 1 for inputs in [0, 1]) there.
+  KL adds float32 noise of several percent to every step. What remains is
+  the rounding of x + xi d and of the logits, which move by only a few ulps:
+  with xi = 1e-6 (the paper's value) the directions agree with the Hessian's
+  top eigenvector on average (tests: mean |cos| >= 0.99 after 30 steps) but
+  single examples can stall; xi = 1e-3 converges on every example. A model
+  that computes in bf16 cannot resolve xi = 1e-6 at all (g is noise, or 0
+  and then r_vadv = 0): use a larger xi there (e.g. 0.1 for inputs in
+  [0, 1]).
+
   ``clean_logits`` must be ``logits_fn(x)`` from the same kind of forward
-  pass (same batch, same batch-norm mode): otherwise D has a first-order
-  term at r = 0 that swamps xi H d.
+  pass (same batch, batch-norm mode and dropout rng): otherwise D has a
+  first-order term at r = 0 that swamps xi H d.
 
   Args:
     logits_fn: ``x -> logits [N, C]``.

@@ -1,0 +1,161 @@
+"""RandAugment (Cubuk et al., 2020) with FixMatch's op ranges (Sohn et al., 2020, Table 12).
+
+A policy is a dict: op name -> `ColourOp` or `GeometricOp`, each with the
+`Range` its parameter is drawn from. `FIXMATCH_POLICY` is the 14-op table of
+FixMatch; a new policy is a new dict passed as `policy=`.
+
+Speed: under `vmap` every op of the policy is evaluated for every image, so
+ops are kept cheap. Colour ops are elementwise blends plus per-image
+reductions (equalize uses a 256-bin histogram). Geometric ops are 3x3 pull
+matrices: the ones drawn for an image are multiplied together and the image
+is resampled ONCE. Hence the order: an image's geometric ops run first, as one
+warp of the input, then its colour ops in drawn order. (Warping last would let
+XLA fuse the whole colour stage into the four bilinear reads and compute it
+four times: 3x slower on CPU.) Colour and geometric ops commute except at the
+fill border and through per-image statistics (mean, min/max, histogram), so
+this differs from strictly sequential application only there: e.g. the grey
+fill of a rotation is darkened by a later Brightness.
+"""
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxssl.augment import colour
+from jaxssl.augment import geometric
+from jaxssl.augment.batch_sharding import like_batch
+
+
+class Range(NamedTuple):
+  """Where an op's parameter comes from.
+
+  identity: the parameter value that leaves the image unchanged (magnitude 0).
+  low, high: the range the parameter is drawn from uniformly when
+    `magnitude is None` (FixMatch Table 12). A fixed magnitude m in [0, 1]
+    gives identity + m * (far end - identity), with a random sign when the
+    range straddles `identity` (rotations, shears, translations).
+  integer: parameter values are whole numbers (posterize bits).
+  """
+  identity: float
+  low: float
+  high: float
+  integer: bool = False
+
+
+class ColourOp(NamedTuple):
+  """apply(image [H, W, C], parameter) -> image."""
+  apply: Callable
+  range: Range
+
+
+class GeometricOp(NamedTuple):
+  """matrix(parameter, height, width) -> 3x3 pull matrix (see `geometric`)."""
+  matrix: Callable
+  range: Range
+
+
+def _with_strength(op):
+  """A parameter-free op as a blend with strength s: s = 1 is the op, 0 the identity."""
+  return lambda image, strength: image + strength * (op(image) - image)
+
+
+# FixMatch applies parameter-free ops fully; a fixed magnitude scales them
+# like every other op, so magnitude 0 is the identity for all 14.
+_FULL_STRENGTH = Range(identity=0.0, low=1.0, high=1.0)
+
+FIXMATCH_POLICY = {
+    "AutoContrast": ColourOp(_with_strength(colour.autocontrast), _FULL_STRENGTH),
+    "Brightness": ColourOp(colour.brightness, Range(1.0, 0.05, 0.95)),
+    "Color": ColourOp(colour.color, Range(1.0, 0.05, 0.95)),
+    "Contrast": ColourOp(colour.contrast, Range(1.0, 0.05, 0.95)),
+    "Equalize": ColourOp(_with_strength(colour.equalize), _FULL_STRENGTH),
+    "Identity": ColourOp(lambda image, _: image, _FULL_STRENGTH),
+    "Posterize": ColourOp(colour.posterize, Range(8, 4, 8, integer=True)),
+    "Rotate": GeometricOp(geometric.rotation_matrix, Range(0.0, -30.0, 30.0)),
+    "Sharpness": ColourOp(colour.sharpness, Range(1.0, 0.05, 0.95)),
+    "ShearX": GeometricOp(geometric.shear_x_matrix, Range(0.0, -0.3, 0.3)),
+    "ShearY": GeometricOp(geometric.shear_y_matrix, Range(0.0, -0.3, 0.3)),
+    "Solarize": ColourOp(colour.solarize, Range(1.0, 0.0, 1.0)),
+    "TranslateX": GeometricOp(
+        lambda fraction, height, width: geometric.translation_matrix(0.0, fraction * width),
+        Range(0.0, -0.3, 0.3)),
+    "TranslateY": GeometricOp(
+        lambda fraction, height, width: geometric.translation_matrix(fraction * height, 0.0),
+        Range(0.0, -0.3, 0.3)),
+}
+
+
+def draw_parameters(key, ranges, shape, magnitude=None):
+  """Parameters [*shape, len(ranges)]: one for every op at every draw.
+
+  magnitude None draws each uniformly from [low, high] (integers: each whole
+  number in it equally often); a fixed magnitude maps as described in `Range`.
+  """
+  identity, low, high = (jnp.array([getattr(r, field) for r in ranges], jnp.float32)
+                         for field in ("identity", "low", "high"))
+  integer = jnp.array([r.integer for r in ranges])
+  shape = (*shape, len(ranges))
+  if magnitude is None:
+    drawn = low + jax.random.uniform(key, shape) * (high - low + integer)
+    return jnp.where(integer, jnp.minimum(jnp.floor(drawn), high), drawn)
+  far = jnp.where(jnp.abs(low - identity) >= jnp.abs(high - identity), low, high)
+  straddles = (low < identity) & (identity < high)
+  sign = jnp.where(straddles & jax.random.bernoulli(key, 0.5, shape), -1.0, 1.0)
+  value = identity + sign * jnp.asarray(magnitude, jnp.float32) * (far - identity)
+  return jnp.where(integer, jnp.round(value), value)
+
+
+def draw_ops(key, num_images, num_ops=2, magnitude=None, policy=None):
+  """Op indices [N, num_ops] into `policy` and parameters [N, num_ops, len(policy)]."""
+  policy = FIXMATCH_POLICY if policy is None else policy
+  op_key, parameter_key = jax.random.split(key)
+  indices = jax.random.randint(op_key, (num_images, num_ops), 0, len(policy))
+  parameters = draw_parameters(
+      parameter_key, [op.range for op in policy.values()], (num_images, num_ops), magnitude)
+  return indices, parameters
+
+
+def apply_ops(images, indices, parameters, policy=None, fill=geometric.DEFAULT_FILL):
+  """Applies drawn ops (see `draw_ops`) to images [N, H, W, C]: one warp, then colour ops."""
+  policy = FIXMATCH_POLICY if policy is None else policy
+  _, height, width, _ = images.shape
+  ops = list(policy.values())
+
+  # Every op is computed and the drawn one selected. That is what `vmap`
+  # turns `lax.switch` into anyway, and a vmapped `lax.switch` fails under
+  # explicit mesh axes (JAX 0.10).
+  def augment_one(image, image_indices, image_parameters):
+    slots = range(image_indices.shape[0])
+    pull = jnp.eye(3)
+    for slot in slots:
+      matrices = [op.matrix(image_parameters[slot, k], height, width)
+                  if isinstance(op, GeometricOp) else jnp.eye(3)
+                  for k, op in enumerate(ops)]
+      pull = pull @ jax.lax.select_n(image_indices[slot], *matrices)
+    image = geometric.warp(image, pull, fill)
+    for slot in slots:
+      candidates = [op.apply(image, image_parameters[slot, k])
+                    if isinstance(op, ColourOp) else image
+                    for k, op in enumerate(ops)]
+      image = jax.lax.select_n(image_indices[slot], *candidates)
+    return image
+
+  return jax.vmap(augment_one)(images, like_batch(indices, images),
+                               like_batch(parameters, images))
+
+
+def randaugment(key, images, num_ops=2, magnitude=None, policy=None):
+  """RandAugment on float images [N, H, W, C] in [0, 1].
+
+  Each image gets `num_ops` ops drawn uniformly (with replacement) from
+  `policy` (default `FIXMATCH_POLICY`, 14 ops). With `magnitude=None` every
+  op's parameter is drawn uniformly from its FixMatch range, per image and
+  per op (FixMatch's RandAugment). With a fixed `magnitude` in [0, 1], a
+  fraction of each range measured from the identity end (Noisy Student's
+  M = 27 of 30 is 0.9), every op uses it; magnitude 0 returns the images
+  unchanged. The geometric ops are applied first, as a single warp, then the
+  colour ops; see the module docstring.
+  """
+  indices, parameters = draw_ops(key, images.shape[0], num_ops, magnitude, policy)
+  return apply_ops(images, indices, parameters, policy)

@@ -1,0 +1,76 @@
+"""The views SSL methods train on: uint8 -> float, weak, strong, noisy."""
+
+import dm_pix as pix
+import jax
+import jax.numpy as jnp
+
+from jaxssl.augment.batch_sharding import like_batch
+from jaxssl.augment.occlusion import cutout
+from jaxssl.augment.rand_augment import randaugment
+
+
+def to_float(images_uint8):
+  """uint8 images [N, H, W, C] -> float32 in [0, 1] (x / 255), the input of every op here."""
+  return images_uint8.astype(jnp.float32) / 255.0
+
+
+def _random_shift(key, images, max_rows, max_cols):
+  """Integer shift per image by up to +-max_rows, +-max_cols, with reflect padding."""
+  num_images, height, width, channels = images.shape
+  padded = jnp.pad(images, ((0, 0), (max_rows, max_rows), (max_cols, max_cols), (0, 0)),
+                   mode="reflect")
+  corners = jax.random.randint(key, (num_images, 2), 0,
+                               jnp.array([2 * max_rows + 1, 2 * max_cols + 1]))
+  corners = like_batch(corners, images)
+
+  def crop(image, corner):
+    return jax.lax.dynamic_slice(image, (corner[0], corner[1], 0), (height, width, channels))
+
+  return jax.vmap(crop)(padded, corners)
+
+
+def weak(key, images, flip=True, max_shift_fraction=0.125):
+  """FixMatch's weak augmentation (Sohn et al., 2020, Sec. 2.3) of [N, H, W, C].
+
+  Per image: a horizontal flip with probability 1/2 (`flip=False` for digits
+  and SVHN, where mirroring changes the class), then a shift by a whole
+  number of pixels, uniform in +-round(max_shift_fraction * H) rows and
+  +-round(max_shift_fraction * W) columns, filled by reflection.
+  """
+  _, height, width, _ = images.shape
+  flip_key, shift_key = jax.random.split(key)
+  if flip:
+    mirrored = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
+    images = jnp.where(mirrored[:, None, None, None], pix.flip_left_right(images), images)
+  max_rows = round(max_shift_fraction * height)
+  max_cols = round(max_shift_fraction * width)
+  if max_rows >= height or max_cols >= width:
+    raise ValueError(f"max_shift_fraction={max_shift_fraction} shifts {height}x{width} "
+                     "images by their full size; use a fraction below 1.")
+  if max_rows == 0 and max_cols == 0:
+    return images
+  return _random_shift(shift_key, images, max_rows, max_cols)
+
+
+def strong(key, images, flip=True):
+  """FixMatch's strong augmentation of [N, H, W, C] (Sohn et al., 2020, Sec. 2.3, Table 12).
+
+  Every image gets the weak flip and shift, then RandAugment (2 ops, random
+  magnitudes; Cubuk et al., 2020), then Cutout (DeVries & Taylor, 2017).
+  """
+  weak_key, randaugment_key, cutout_key = jax.random.split(key, 3)
+  images = weak(weak_key, images, flip=flip)
+  images = randaugment(randaugment_key, images)
+  return cutout(cutout_key, images)
+
+
+def gaussian_noise(key, images, stddev=0.15):
+  """Additive N(0, stddev^2) noise on [0, 1] images, clipped back to [0, 1].
+
+  The input noise of the Pi-model (Laine & Aila, 2017) and Mean Teacher
+  (Tarvainen & Valpola, 2017), who add it to normalized inputs. Clipping keeps
+  the [0, 1] contract of this package; it makes the noise one-sided at black
+  and white pixels.
+  """
+  noise = stddev * jax.random.normal(key, images.shape, images.dtype)
+  return jnp.clip(images + noise, 0.0, 1.0)
