@@ -1,11 +1,12 @@
 """Building blocks that several methods share."""
 
+import itertools
 from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 
-from jaxssl import losses
+from jaxssl import augment, losses
 
 
 def forward_views(apply_fn, params, views: Sequence[jax.Array], rng: jax.Array):
@@ -18,8 +19,8 @@ def forward_views(apply_fn, params, views: Sequence[jax.Array], rng: jax.Array):
   """
   sizes = [v.shape[0] for v in views]
   logits, batch_stats = apply_fn(params, jnp.concatenate(views), True, rng)
-  splits = jnp.cumsum(jnp.array(sizes[:-1])).tolist() if len(sizes) > 1 else []
-  return jnp.split(logits, [int(s) for s in splits]), batch_stats
+  # Python ints: split points must be static under jit.
+  return jnp.split(logits, list(itertools.accumulate(sizes[:-1]))), batch_stats
 
 
 def labeled_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -44,3 +45,41 @@ def rampup_weight(step: jax.Array, max_weight: float, rampup_steps: int,
   """w(t) = w_max * ramp(t); sigmoid exp(-5 (1 - t)^2) or linear (Laine & Aila, 2017)."""
   ramp = losses.sigmoid_rampup if shape == "sigmoid" else losses.linear_rampup
   return max_weight * ramp(step, rampup_steps)
+
+
+def pseudo_label_metrics(probs: jax.Array, mask: jax.Array,
+                         true_labels: jax.Array) -> dict[str, jax.Array]:
+  """Diagnostics of thresholded pseudo-labels (Pseudo-Label, FixMatch).
+
+  mask_rate = (1/N) sum_b 1(max q_b >= tau); "pseudo_label_accuracy" counts
+  only the pseudo-labels that pass the threshold, "pseudo_label_accuracy_unmasked"
+  all of them. The true labels are held back from every loss.
+  """
+  mask = mask.astype(jnp.float32)
+  return {"mask_rate": mask.mean(),
+          "pseudo_label_accuracy": pseudo_label_accuracy(probs, true_labels, mask),
+          "pseudo_label_accuracy_unmasked": pseudo_label_accuracy(probs, true_labels)}
+
+
+def noisy_view(key: jax.Array, images: jax.Array, cfg) -> jax.Array:
+  """One stochastic input view of the Pi-model, Temporal Ensembling and Mean Teacher.
+
+  uint8 images -> weak flip-and-shift (`cfg.data.flip`) -> additive Gaussian
+  noise N(0, sigma^2), sigma = `cfg.method.input_noise` (Laine & Aila, 2017,
+  Sec. 3: translations, flips and sigma = 0.15; Tarvainen & Valpola, 2017,
+  App. B). Dropout, the third source of noise, comes from the forward pass.
+  """
+  shift_key, noise_key = jax.random.split(key)
+  images = augment.weak(shift_key, augment.to_float(images), flip=cfg.data.flip)
+  return augment.gaussian_noise(noise_key, images, cfg.method.input_noise)
+
+
+def consistency_mse(probs: jax.Array, target_probs: jax.Array,
+                    where: jax.Array | None = None) -> jax.Array:
+  """(1 / (C |B|)) sum_{i in B} ||z_i - z~_i||^2 (Laine & Aila, 2017, Algorithm 1).
+
+  The squared-error consistency of the Pi-model, Temporal Ensembling and Mean
+  Teacher. `where` [B] zeroes the terms of examples without a target; they
+  still count in |B|, as in the formula.
+  """
+  return losses.squared_error(probs, target_probs, where=where).mean() / probs.shape[-1]

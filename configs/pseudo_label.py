@@ -1,0 +1,50 @@
+"""Pseudo-Label (Lee, 2013) with a confidence threshold, as in Oliver et al. (2018).
+
+Run:  python launch.py --config=configs/pseudo_label.py:cifar10,labels=4000 --workdir=runs/pl
+Presets: digits (default), cifar10, svhn, cifar100, stl10, folder=/path; then labels=N, seed=S.
+
+Hyperparameters of Oliver et al. (2018, App. B, Table 4, and their released
+lib/hparams.py): threshold tau = 0.95, maximum unlabeled weight 1, sigmoid
+ramp-up exp(-5 (1 - t/T)^2) over T = 200,000 steps, Adam with learning rate
+3e-4, no weight decay, 500,000 steps, WRN-28-2. Their learning rate drops by
+0.2 at step 400,000; jaxssl's optimizers have no step decay, so the rate
+stays constant here. Batches are B = 64 labeled + 64 unlabeled images (mu = 1).
+"""
+
+from jaxssl import presets
+
+
+def get_config(arg=None):
+  config = presets.base_config(arg)
+  config.method.name = "pseudo_label"
+  config.method.threshold = 0.95
+  config.method.unlabeled_weight = 1.0
+  config.method.rampup_steps = 200_000
+  config.method.rampup_shape = "sigmoid"
+
+  config.batch_size = 64
+  config.unlabeled_ratio = 1
+  config.total_steps = 500_000
+  config.optimizer.name = "adam"
+  config.optimizer.learning_rate = 3e-4
+  config.optimizer.schedule = "constant"
+  config.optimizer.weight_decay = 0.0
+  config.ema_decay = 0.999
+
+  if presets.is_digits(config):
+    _digits(config)
+  return config
+
+
+def _digits(config):
+  """8x8 grey digits on 2 CPU cores (tuned here, not a paper's)."""
+  config.batch_size = 32
+  config.unlabeled_ratio = 4
+  config.total_steps = 2000
+  config.optimizer.learning_rate = 3e-3
+  config.method.rampup_steps = 500
+  config.ema_decay = 0.99
+  config.log_every = 100
+  config.eval_every = 200
+  config.checkpoint_every = 1000
+  config.eval_batch_size = 360

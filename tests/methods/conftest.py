@@ -1,0 +1,90 @@
+"""Fixtures shared by the method tests: stand-in data sets, tiny configs, one batch.
+
+TFDS data is not available offline, so the "every preset builds" tests run on
+a stand-in `jaxssl.data.Dataset` of random uint8 images with the preset's
+image shape, and only trace/lower the train step instead of running it.
+"""
+
+import jax
+import numpy as np
+import pytest
+
+from jaxssl import data, train
+
+# Image shape and classes of each preset's real data set.
+PRESET_DATA = {
+    "cifar10": ((32, 32, 3), 10),
+    "svhn": ((32, 32, 3), 10),
+    "cifar100": ((32, 32, 3), 100),
+    "stl10": ((96, 96, 3), 10),
+}
+
+
+def make_stand_in_dataset(image_shape, num_classes, num_train, num_test=8, seed=0):
+  """Random uint8 images of `image_shape`, labels cycling through the classes."""
+  rng = np.random.default_rng(seed)
+  labels = (np.arange(num_train + num_test) % num_classes).astype(np.int32)
+  images = rng.integers(0, 256, (num_train + num_test, *image_shape), dtype=np.uint8)
+  return data.Dataset("stand_in", images[:num_train], labels[:num_train],
+                      images[num_train:], labels[num_train:], num_classes=num_classes,
+                      class_names=tuple(str(c) for c in range(num_classes)))
+
+
+def shrink_config(config, batch_size=8, num_devices=0):
+  """Tiny model and batches, so that a step is cheap to build or run."""
+  config.batch_size = batch_size
+  config.eval_batch_size = 8 if num_devices == 1 else 64
+  config.num_devices = num_devices
+  if config.model.name == "wrn":
+    config.model.kwargs.depth = 10
+    config.model.kwargs.width = 1
+  else:
+    config.model.kwargs.width = 8
+  return config
+
+
+@pytest.fixture
+def shrink():
+  """`shrink_config`: (config, batch_size=8, num_devices=0) -> the config, made tiny."""
+  return shrink_config
+
+
+@pytest.fixture
+def lowered_step_on_preset():
+  """(config, arg) -> lowers the config's train step on the preset's (stand-in) data.
+
+  Returns the abstract train state. digits uses the real (bundled) data set.
+  """
+  def lower(config, arg):
+    config = shrink_config(config, batch_size=2, num_devices=1)
+    preset = arg.split(",")[0]
+    dataset = None
+    if preset in PRESET_DATA:
+      image_shape, num_classes = PRESET_DATA[preset]
+      dataset = make_stand_in_dataset(image_shape, num_classes, config.data.num_labeled)
+    train.validate_config(config)
+    exp = train.build_experiment(config, dataset=dataset)
+    key = jax.random.key(0)
+    state = jax.eval_shape(lambda: train.create_train_state(exp, key))
+    train.make_train_step(exp, key).lower(state)
+    return state
+  return lower
+
+
+@pytest.fixture
+def digits_inputs():
+  """config -> (params, batch, apply_fn) for one call of a method's loss_fn on digits.
+
+  `apply_fn(params, x, train, rng)` has the initial batch statistics closed
+  over, as the train loop's does.
+  """
+  def build(config):
+    exp = train.build_experiment(config)
+    state = train.create_train_state(exp, jax.random.key(0))
+    batch = data.sample_batch(exp.device_data, jax.random.key(1), config.batch_size,
+                              train.unlabeled_batch_size(config, exp.mesh))
+
+    def apply_fn(params, x, is_training, rng):
+      return exp.apply_fn(params, state.batch_stats, x, is_training, rng)
+    return state.params, batch, apply_fn
+  return build

@@ -1,0 +1,129 @@
+"""FixMatch: the loss, its invariants (weak-view mask, no gradient into pseudo-labels), presets."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import fixmatch as fixmatch_config
+from jaxssl import augment, losses, train
+from jaxssl.methods import fixmatch
+
+PRESETS = ["digits", "cifar10,labels=40", "svhn,labels=250", "cifar100,labels=2500",
+           "stl10,labels=1000"]
+
+
+@pytest.fixture
+def tiny_config(shrink):
+  config = shrink(fixmatch_config.get_config("digits"), num_devices=1)
+  config.unlabeled_ratio = 2
+  return config
+
+
+def test_loss_is_finite_with_gradient_under_jit(digits_inputs, tiny_config):
+  config = tiny_config
+  config.method.threshold = 0.0  # every pseudo-label counts, so l_u has a gradient
+  params, batch, apply_fn = digits_inputs(config)
+
+  @jax.jit
+  def loss_and_grad(params, batch):
+    return jax.value_and_grad(fixmatch.loss_fn, has_aux=True)(
+        params, {}, batch, jax.random.key(2), jnp.int32(0), apply_fn, config)
+
+  (loss, aux), grads = loss_and_grad(params, batch)
+  metrics = aux["metrics"]
+  assert np.isfinite(loss)
+  np.testing.assert_allclose(loss, metrics["supervised_loss"] + metrics["unsupervised_loss"],
+                             rtol=1e-6)
+  assert metrics["mask_rate"] == 1.0 and metrics["unsupervised_loss"] > 0
+  assert 0.0 <= metrics["pseudo_label_accuracy"] <= 1.0
+  assert sum(float(jnp.abs(g).sum()) for g in jax.tree.leaves(grads)) > 0
+  assert jax.tree.structure(aux["batch_stats"]) is not None
+
+
+def test_labeled_weak_and_strong_share_one_forward_pass(digits_inputs, tiny_config):
+  config = tiny_config
+  params, batch, apply_fn = digits_inputs(config)
+  batch_sizes = []
+
+  def counting_apply_fn(params, x, is_training, rng):
+    batch_sizes.append((x.shape[0], is_training))
+    return apply_fn(params, x, is_training, rng)
+
+  jax.eval_shape(lambda p: fixmatch.loss_fn(p, {}, batch, jax.random.key(0), 0,
+                                            counting_apply_fn, config), params)
+  mu_b = config.unlabeled_ratio * config.batch_size
+  assert batch_sizes == [(config.batch_size + 2 * mu_b, True)]
+
+
+def test_mask_comes_from_the_weak_view():
+  confident, unsure = 10.0 * jax.nn.one_hot(jnp.array([3, 7]), 10), jnp.zeros((2, 10))
+  weak_logits = jnp.concatenate([confident, unsure])
+  strong_logits = jax.random.normal(jax.random.key(0), (4, 10))
+  per_example, mask, pseudo_probs = fixmatch.unlabeled_term(weak_logits, strong_logits, 0.95)
+  np.testing.assert_array_equal(mask, [1.0, 1.0, 0.0, 0.0])
+  np.testing.assert_array_equal(jnp.argmax(pseudo_probs, -1)[:2], [3, 7])
+  expected = losses.softmax_cross_entropy_with_integer_labels(strong_logits[:2],
+                                                              jnp.array([3, 7]))
+  np.testing.assert_allclose(per_example, [*expected, 0.0, 0.0], rtol=1e-6)
+  # A confident strong view does not pass the threshold for an unsure weak view.
+  _, mask_swapped, _ = fixmatch.unlabeled_term(strong_logits, weak_logits, 0.95)
+  assert mask_swapped.sum() == 0
+
+
+def test_no_gradient_flows_into_the_pseudo_label(digits_inputs, tiny_config):
+  weak_logits = jnp.concatenate([10.0 * jax.nn.one_hot(jnp.array([1, 2]), 10),
+                                 jax.random.normal(jax.random.key(0), (2, 10))])
+  strong_logits = jax.random.normal(jax.random.key(1), (4, 10))
+
+  def unlabeled_loss(weak, strong):
+    return fixmatch.unlabeled_term(weak, strong, 0.95)[0].mean()
+
+  weak_grad, strong_grad = jax.grad(unlabeled_loss, argnums=(0, 1))(weak_logits, strong_logits)
+  np.testing.assert_array_equal(weak_grad, 0.0)
+  assert jnp.abs(strong_grad[:2]).sum() > 0  # the confident examples train the strong view
+
+  # Through the network too: perturbing only the weak view's pixels leaves l_u's gradient 0.
+  # (Eval-mode forward passes, so batch statistics do not couple the two views.)
+  params, batch, apply_fn = digits_inputs(tiny_config)
+  images = jax.random.uniform(jax.random.key(3), (4, 8, 8, 1))
+
+  def loss_of_weak_perturbation(delta):
+    weak, _ = apply_fn(params, images + delta, False, None)
+    strong, _ = apply_fn(params, images[::-1], False, None)
+    return fixmatch.unlabeled_term(weak, strong, 0.0)[0].mean()
+
+  np.testing.assert_array_equal(
+      jax.jit(jax.grad(loss_of_weak_perturbation))(jnp.zeros_like(images)), 0.0)
+
+
+def test_milder_strong_view_for_small_images(tiny_config):
+  config = tiny_config
+  images = jax.random.uniform(jax.random.key(0), (6, 8, 8, 1))
+  config.method.strong_magnitude = 0.0
+  config.method.cutout_fraction = 0.0
+  # RandAugment at magnitude 0 and no Cutout leave only the weak flip-and-shift.
+  view = jax.jit(lambda key, x: fixmatch.strong_view(key, x, config))(jax.random.key(1), images)
+  weak_key = jax.random.split(jax.random.key(1), 3)[0]
+  np.testing.assert_allclose(view, augment.weak(weak_key, images, flip=config.data.flip),
+                             atol=1e-5)
+  config.method.strong_magnitude = None
+  full = jax.jit(lambda key, x: fixmatch.strong_view(key, x, config))(jax.random.key(1), images)
+  assert full.shape == images.shape and bool(jnp.all((full >= 0) & (full <= 1)))
+
+
+def test_a_few_training_steps_on_digits(tmp_path, tiny_config):
+  config = tiny_config
+  config.num_devices = 0  # all 8 fake devices: the sharded path
+  config.eval_batch_size = 360
+  config.total_steps, config.log_every, config.eval_every, config.checkpoint_every = 4, 2, 4, 4
+  results = train.train_and_evaluate(config, str(tmp_path))
+  assert results["steps"] == 4 and np.isfinite(results["accuracy"]["final"])
+
+
+@pytest.mark.parametrize("arg", PRESETS)
+def test_config_builds_its_train_step(arg, lowered_step_on_preset):
+  config = fixmatch_config.get_config(arg)
+  assert config.method.threshold == 0.95 and config.unlabeled_ratio == 7
+  state = lowered_step_on_preset(config, arg)
+  assert state.step.shape == ()

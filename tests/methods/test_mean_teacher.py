@@ -1,0 +1,119 @@
+"""Mean Teacher: the loss, the teacher is the EMA of the student, batch stats, presets."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import mean_teacher as mt_config
+from jaxssl import train
+from jaxssl.methods import mean_teacher
+
+PRESETS = ["digits", "cifar10,labels=40", "svhn,labels=250", "cifar100,labels=2500",
+           "stl10,labels=1000"]
+
+
+@pytest.fixture
+def config(shrink):
+  """The digits config with a tiny model and batch."""
+  config = shrink(mt_config.get_config("digits"), num_devices=1)
+  config.unlabeled_ratio = 1
+  config.method.rampup_steps = 2
+  config.method.ema_decay_rampup = 0.5
+  config.method.ema_decay = 0.9
+  return config
+
+
+def init_extra(params, config):
+  return mean_teacher.init_extra(params, num_unlabeled=1, num_classes=10, cfg=config)
+
+
+def test_loss_is_finite_with_gradient_under_jit(digits_inputs, config):
+  params, batch, apply_fn = digits_inputs(config)
+  # A teacher that differs from the student, so the consistency is not ~0.
+  extra = init_extra(jax.tree.map(lambda p: 1.1 * p, params), config)
+
+  @jax.jit
+  def loss_and_grad(params, extra):
+    return jax.value_and_grad(mean_teacher.loss_fn, has_aux=True)(
+        params, extra, batch, jax.random.key(2), jnp.int32(5), apply_fn, config)
+
+  (loss, aux), grads = loss_and_grad(params, extra)
+  metrics = aux["metrics"]
+  assert np.isfinite(loss) and metrics["unsupervised_loss"] > 0
+  np.testing.assert_allclose(
+      loss, metrics["supervised_loss"] + config.method.max_weight * metrics["unsupervised_loss"],
+      rtol=1e-6)
+  assert 0.0 <= metrics["pseudo_label_accuracy"] <= 1.0
+  assert sum(float(jnp.abs(g).sum()) for g in jax.tree.leaves(grads)) > 0
+
+
+def test_teacher_is_a_constant_target_and_student_batch_stats_are_kept(digits_inputs, config):
+  params, batch, apply_fn = digits_inputs(config)
+  teacher = jax.tree.map(lambda p: p + 1.0, params)
+  extra = init_extra(teacher, config)
+  calls = []
+
+  def tagging_apply_fn(params, x, is_training, rng):
+    # Tags the returned batch statistics with the parameters the pass used.
+    calls.append((x.shape[0], is_training))
+    logits, _ = apply_fn(params, x, is_training, rng)
+    return logits, {"first_param": jax.tree.leaves(params)[0]}
+
+  def loss(params):
+    return mean_teacher.loss_fn(params, extra, batch, jax.random.key(0), 5, tagging_apply_fn,
+                                config)
+
+  (_, aux), grad_of_student = jax.value_and_grad(loss, has_aux=True)(params)
+  images = config.batch_size * (1 + config.unlabeled_ratio)
+  assert calls == [(images, True), (images, True)]
+  np.testing.assert_array_equal(aux["batch_stats"]["first_param"], jax.tree.leaves(params)[0])
+  assert sum(float(jnp.abs(g).sum()) for g in jax.tree.leaves(grad_of_student)) > 0
+
+  def loss_of_teacher(teacher_params):
+    teacher_extra = {"teacher": extra["teacher"]._replace(ema=teacher_params)}
+    return mean_teacher.loss_fn(params, teacher_extra, batch, jax.random.key(0), 5,
+                                tagging_apply_fn, config)[0]
+
+  grad_of_teacher = jax.grad(loss_of_teacher)(extra["teacher"].ema)
+  assert all(float(jnp.abs(g).sum()) == 0 for g in jax.tree.leaves(grad_of_teacher))
+
+
+def test_teacher_is_the_ema_of_the_student_history(config):
+  exp = train.build_experiment(config)
+  init_key, step_key = jax.random.split(jax.random.key(0))
+  state = train.create_train_state(exp, init_key)
+  step_fn = train.make_train_step(exp, step_key)
+  history = [jax.device_get(state.params)]  # theta_0 .. theta_n
+  for _ in range(4):
+    state, _ = step_fn(state)
+    history.append(jax.device_get(state.params))
+
+  # theta'_n = prod_k alpha_k theta_0 + sum_k (1 - alpha_k) prod_{j > k} alpha_j theta_k,
+  # with alpha_k the decay of update k (steps 0, 1 ramp up; 2, 3 after).
+  alphas = np.array([0.5, 0.5, 0.9, 0.9])
+  later = np.append(np.cumprod(alphas[::-1])[::-1][1:], 1.0)  # prod_{j > k} alpha_j
+  coefficients = [np.prod(alphas)] + list((1 - alphas) * later)
+  assert np.isclose(sum(coefficients), 1.0)
+  expected = jax.tree.map(lambda *thetas: sum(c * t for c, t in zip(coefficients, thetas)),
+                          *history)
+  teacher = mean_teacher.METHOD.eval_params(state.params, state.extra)
+  for got, want in zip(jax.tree.leaves(teacher), jax.tree.leaves(expected)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(mean_teacher.teacher_decay(jnp.arange(4), config), alphas, rtol=1e-6)
+
+
+def test_a_few_training_steps_on_digits(tmp_path, config):
+  config.num_devices = 0  # all 8 fake devices: the sharded path
+  config.eval_batch_size = 360
+  config.total_steps, config.log_every, config.eval_every, config.checkpoint_every = 4, 2, 4, 4
+  results = train.train_and_evaluate(config, str(tmp_path))
+  assert results["steps"] == 4 and np.isfinite(results["accuracy"]["final"])
+
+
+@pytest.mark.parametrize("arg", PRESETS)
+def test_config_builds_its_train_step(arg, lowered_step_on_preset):
+  config = mt_config.get_config(arg)
+  assert 0 < config.method.ema_decay_rampup <= config.method.ema_decay < 1
+  state = lowered_step_on_preset(config, arg)
+  assert jax.tree.structure(state.extra["teacher"].ema) == jax.tree.structure(state.params)

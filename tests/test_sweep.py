@@ -1,0 +1,49 @@
+"""The sweep tool: a tiny grid trains, reruns skip finished runs, the table's format."""
+
+import os
+
+import pytest
+
+from jaxssl import sweep, train
+
+
+def test_tiny_grid_trains_then_skips_finished_runs(tmp_path, monkeypatch):
+  root = str(tmp_path / "sweep")
+  methods, labels, seeds = ["supervised", "pseudo_label"], [20], [0, 1]
+  results = sweep.run_grid(methods, labels, seeds, "digits", root, steps=2)
+  for method in methods:
+    for seed in seeds:
+      assert os.path.exists(os.path.join(sweep.run_dir(root, method, 20, seed), "results.json"))
+    assert [r["seed"] for r in results[(method, 20)]] == seeds
+    assert all(r["steps"] == 2 and r["method"] == method for r in results[(method, 20)])
+
+  def must_not_train(config, workdir):
+    raise AssertionError(f"{workdir} was trained again")
+
+  monkeypatch.setattr(train, "run", must_not_train)
+  assert sweep.run_grid(methods, labels, seeds, "digits", root, steps=2) == results
+  table = sweep.error_table(results, methods, labels, "digits")
+  assert "| supervised |" in table and "| pseudo_label |" in table and "20 labels" in table
+
+
+def test_error_table_reports_mean_and_std_of_error_rates():
+  def run(accuracy, ema=None):
+    summary = {"final": accuracy, "best": accuracy, "median_last_20": accuracy}
+    return {"accuracy": summary, **({"ema_accuracy": {**summary, "final": ema}} if ema else {})}
+
+  results = {("fixmatch", 20): [run(0.5, ema=0.9), run(0.5, ema=0.8)],
+             ("fixmatch", 50): [run(0.5, ema=0.95), run(0.5, ema=0.95)],
+             ("supervised", 20): [run(0.7), run(0.6)]}
+  table = sweep.error_table(results, ["fixmatch", "supervised"], [20, 50], "digits")
+  lines = table.splitlines()
+  assert lines[0].startswith("Error rate (%) on digits over 2 runs")
+  assert "| fixmatch | 15.00 ± 7.07 | 5.00 ± 0.00 | EMA |" in lines
+  assert "| supervised | 35.00 ± 7.07 | n/a | raw |" in lines
+
+
+def test_load_config_reads_the_configs_directory():
+  config = sweep.load_config("fixmatch", "digits,labels=50,seed=2")
+  assert config.method.name == "fixmatch"
+  assert (config.data.num_labeled, config.seed) == (50, 2)
+  with pytest.raises(FileNotFoundError):
+    sweep.load_config("no_such_method", "digits")
