@@ -48,14 +48,22 @@ def get_config(arg=None):
 
 
 def _digits(config):
-  """8x8 grey digits on 2 CPU cores: a few thousand small steps (tuned here, not a paper's).
+  """8x8 grey digits on 2 CPU cores: minutes, not days (tuned here, not a paper's setting).
 
-  The paper's schedule shape, threshold and loss are kept; B, steps and EMA
-  shrink to fit minutes instead of days. TODO(tuning) comments below are
-  filled in from the short runs recorded in the report.
+  The paper's loss, threshold, mu, optimizer and schedule shape are kept; B,
+  steps and the EMA decay shrink to fit a few thousand steps. The strong view
+  is milder than the paper's: RandAugment at a fixed half of every op's range
+  (magnitude 0.5) instead of a random magnitude over the full range, with the
+  paper's Cutout. On 8x8 images the full ranges mostly erase the digit (a
+  rotation of 30 degrees, a 30% translation, a full solarize or a
+  near-black brightness): a model trained on all 1,437 labels classifies
+  full-strength strong views at 62% against 99% on clean ones, and FixMatch
+  with them stalls at 88% test accuracy on 20 labels, while at magnitude 0.5
+  it reaches 96-97% (seed 0, 2,000 steps).
   """
   config.batch_size = 32
   config.total_steps = 2000
+  config.method.strong_magnitude = 0.5
   config.ema_decay = 0.99
   config.log_every = 100
   config.eval_every = 200

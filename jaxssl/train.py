@@ -215,6 +215,9 @@ def make_train_step(exp: Experiment, key: jax.Array):
     return new_state, metrics
 
   def multi_step(state: TrainState):
+    if config.steps_per_dispatch == 1:
+      # No scan: XLA:CPU runs convolutions inside a while loop ~100x slower.
+      return one_step(state, None)
     state, metrics = jax.lax.scan(one_step, state, length=config.steps_per_dispatch)
     return state, jax.tree.map(jnp.mean, metrics)
 

@@ -102,17 +102,21 @@ def autocontrast(images):
 def _equalize_image(image):
   """Equalizes one [H, W, C] image; see `equalize`."""
   height, width, channels = image.shape
-  levels = jnp.round(image * (_LEVELS - 1)).astype(jnp.int32).reshape(-1, channels)
-  bins = (levels + _LEVELS * jnp.arange(channels)).reshape(-1)
-  # segment_sum over flat bins is 3x faster on CPU than a 2-D scatter-add
-  # and 70x faster than a one-hot or sort-based histogram.
+  levels = jnp.clip(jnp.round(image * (_LEVELS - 1)), 0, _LEVELS - 1).astype(jnp.int32)
+  levels = levels.reshape(-1, channels)
+  # One flat table of C * 256 bins, so the histogram is a 1-D segment_sum
+  # (on CPU 3x faster than a 2-D scatter-add, 70x faster than a one-hot or
+  # sort-based histogram) and the lookup a 1-D gather.
+  channel_offset = _LEVELS * jnp.arange(channels)
+  bins = (levels + channel_offset).reshape(-1)
   histogram = jax.ops.segment_sum(jnp.ones_like(bins), bins, _LEVELS * channels)
   histogram = histogram.reshape(channels, _LEVELS)
-  below = jnp.cumsum(histogram, axis=1) - histogram
+  below = (jnp.cumsum(histogram, axis=1) - histogram).reshape(-1)
   # Pixels below the top occupied level; PIL's step is this count // 255.
-  span = jnp.take_along_axis(below, jnp.max(levels, axis=0)[:, None], axis=1)[:, 0]
-  rank = jnp.take_along_axis(below.T, levels, axis=0)
-  equalized = (rank / jnp.maximum(span, 1)).reshape(height, width, channels)
+  span = below[jnp.max(levels, axis=0) + channel_offset]
+  rank = below.at[bins].get(mode="promise_in_bounds")  # levels are clipped to 0..255
+  rank = rank.reshape(height, width, channels)
+  equalized = rank / jnp.maximum(span, 1)
   return jnp.where(span > 0, equalized, image).astype(image.dtype)
 
 

@@ -46,7 +46,8 @@ def warp(images, matrix, fill=DEFAULT_FILL):
     inside = (row >= 0) & (row <= height - 1) & (col >= 0) & (col <= width - 1)
     index = (jnp.clip(row, 0, height - 1) * width
              + jnp.clip(col, 0, width - 1)).astype(jnp.int32)
-    values = jnp.take(pixels, index.reshape(-1), axis=-2)
+    # Already clipped: "clip" skips the out-of-bounds fill of the default mode.
+    values = jnp.take(pixels, index.reshape(-1), axis=-2, mode="clip")
     values = values.reshape(*images.shape[:-3], height, width, channels)
     return jnp.where(inside[..., None], values, jnp.asarray(fill, images.dtype))
 

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.augment.batch_sharding import take_examples
+from jaxssl.augment.draws import integers
 from jaxssl.augment.occlusion import box_mask
 
 
@@ -57,12 +58,13 @@ def cutmix_batch(key, images, label_probs, alpha):
     (mixed images [N, H, W, C], mixed label distributions [N, K]).
   """
   num_examples, height, width, _ = images.shape
-  weight_key, partner_key, row_key, col_key = jax.random.split(key, 4)
+  weight_key, partner_key, centre_key = jax.random.split(key, 3)
   cut = jnp.sqrt(1 - jax.random.beta(weight_key, alpha, alpha, (num_examples,)))
   box_height = jnp.round(cut * height)
   box_width = jnp.round(cut * width)
-  centre_row = jax.random.randint(row_key, (num_examples,), 0, height)
-  centre_col = jax.random.randint(col_key, (num_examples,), 0, width)
+  centre = jax.random.uniform(centre_key, (num_examples, 2))
+  centre_row = integers(centre[:, 0], 0, height)
+  centre_col = integers(centre[:, 1], 0, width)
   mask = box_mask(height, width, centre_row - box_height // 2,
                   centre_col - box_width // 2, box_height, box_width)
   partner = jax.random.permutation(partner_key, num_examples)

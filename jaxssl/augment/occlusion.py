@@ -1,8 +1,11 @@
 """Occluding a rectangle per image: Cutout and random erasing."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 
+from jaxssl.augment.draws import integers
 from jaxssl.augment.geometric import DEFAULT_FILL
 
 
@@ -29,11 +32,10 @@ def cutout(key, images, max_size_fraction=0.5, fill=DEFAULT_FILL):
   the square is clipped where it crosses the border.
   """
   num_images, height, width, _ = images.shape
-  size_key, row_key, col_key = jax.random.split(key, 3)
-  fraction = jax.random.uniform(size_key, (num_images,), maxval=max_size_fraction)
-  side = jnp.round(fraction * min(height, width)).astype(jnp.int32)
-  centre_row = jax.random.randint(row_key, (num_images,), 0, height)
-  centre_col = jax.random.randint(col_key, (num_images,), 0, width)
+  uniforms = jax.random.uniform(key, (num_images, 3))
+  side = jnp.round(uniforms[:, 0] * max_size_fraction * min(height, width)).astype(jnp.int32)
+  centre_row = integers(uniforms[:, 1], 0, height)
+  centre_col = integers(uniforms[:, 2], 0, width)
   mask = box_mask(height, width, centre_row - side // 2, centre_col - side // 2, side, side)
   return jnp.where(mask, jnp.asarray(fill, images.dtype), images)
 
@@ -48,17 +50,17 @@ def random_erasing(key, images, probability=0.25, area_range=(0.02, 1 / 3),
   The paper redraws a box that does not fit; here its sides are clipped to
   the image instead, which keeps the op a fixed amount of work.
   """
-  num_images, height, width, channels = images.shape
-  keys = jax.random.split(key, 6)
-  apply = jax.random.bernoulli(keys[0], probability, (num_images,))
-  area = height * width * jax.random.uniform(
-      keys[1], (num_images,), minval=area_range[0], maxval=area_range[1])
-  log_aspect = jax.random.uniform(keys[2], (num_images,), minval=jnp.log(aspect_range[0]),
-                                  maxval=jnp.log(aspect_range[1]))
-  box_height = jnp.clip(jnp.round(jnp.sqrt(area * jnp.exp(log_aspect))), 1, height)
-  box_width = jnp.clip(jnp.round(jnp.sqrt(area / jnp.exp(log_aspect))), 1, width)
-  top = jnp.floor(jax.random.uniform(keys[3], (num_images,)) * (height - box_height + 1))
-  left = jnp.floor(jax.random.uniform(keys[4], (num_images,)) * (width - box_width + 1))
+  num_images, height, width, _ = images.shape
+  box_key, noise_key = jax.random.split(key)
+  uniforms = jax.random.uniform(box_key, (num_images, 5))
+  erase = uniforms[:, 0] < probability
+  area = height * width * (area_range[0] + uniforms[:, 1] * (area_range[1] - area_range[0]))
+  log_low, log_high = math.log(aspect_range[0]), math.log(aspect_range[1])
+  aspect = jnp.exp(log_low + uniforms[:, 2] * (log_high - log_low))
+  box_height = jnp.clip(jnp.round(jnp.sqrt(area * aspect)), 1, height)
+  box_width = jnp.clip(jnp.round(jnp.sqrt(area / aspect)), 1, width)
+  top = integers(uniforms[:, 3], 0, height - box_height + 1)
+  left = integers(uniforms[:, 4], 0, width - box_width + 1)
   mask = box_mask(height, width, top, left, box_height, box_width)
-  noise = jax.random.uniform(keys[5], images.shape, images.dtype)
-  return jnp.where(mask & apply[:, None, None, None], noise, images)
+  noise = jax.random.uniform(noise_key, images.shape, images.dtype)
+  return jnp.where(mask & erase[:, None, None, None], noise, images)

@@ -11,7 +11,7 @@ matrices: the ones drawn for an image are multiplied together and the image
 is resampled ONCE. Hence the order: an image's geometric ops run first, as one
 warp of the input, then its colour ops in drawn order. (Warping last would let
 XLA fuse the whole colour stage into the four bilinear reads and compute it
-four times: 3x slower on CPU.) Colour and geometric ops commute except at the
+four times: 2x slower on CPU.) Colour and geometric ops commute except at the
 fill border and through per-image statistics (mean, min/max, histogram), so
 this differs from strictly sequential application only there: e.g. the grey
 fill of a rotation is darkened by a later Brightness.
@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from jaxssl.augment import colour
 from jaxssl.augment import geometric
 from jaxssl.augment.batch_sharding import like_batch
+from jaxssl.augment.draws import integers
 
 
 class Range(NamedTuple):
@@ -86,33 +87,33 @@ FIXMATCH_POLICY = {
 }
 
 
-def draw_parameters(key, ranges, shape, magnitude=None):
-  """Parameters [*shape, len(ranges)]: one for every op at every draw.
-
-  magnitude None draws each uniformly from [low, high] (integers: each whole
-  number in it equally often); a fixed magnitude maps as described in `Range`.
-  """
+def _parameters(uniforms, ranges, magnitude):
+  """Parameters [..., len(ranges)] from uniforms of that shape; see `Range`."""
   identity, low, high = (jnp.array([getattr(r, field) for r in ranges], jnp.float32)
                          for field in ("identity", "low", "high"))
   integer = jnp.array([r.integer for r in ranges])
-  shape = (*shape, len(ranges))
   if magnitude is None:
-    drawn = low + jax.random.uniform(key, shape) * (high - low + integer)
+    # Integer ranges: each whole number in [low, high] equally often.
+    drawn = low + uniforms * (high - low + integer)
     return jnp.where(integer, jnp.minimum(jnp.floor(drawn), high), drawn)
   far = jnp.where(jnp.abs(low - identity) >= jnp.abs(high - identity), low, high)
   straddles = (low < identity) & (identity < high)
-  sign = jnp.where(straddles & jax.random.bernoulli(key, 0.5, shape), -1.0, 1.0)
+  sign = jnp.where(straddles & (uniforms < 0.5), -1.0, 1.0)
   value = identity + sign * jnp.asarray(magnitude, jnp.float32) * (far - identity)
   return jnp.where(integer, jnp.round(value), value)
 
 
 def draw_ops(key, num_images, num_ops=2, magnitude=None, policy=None):
-  """Op indices [N, num_ops] into `policy` and parameters [N, num_ops, len(policy)]."""
+  """Draws the ops of each image: what `randaugment` applies.
+
+  Returns op indices [N, num_ops] into `policy` (uniform, with replacement)
+  and parameters [N, num_ops, len(policy)]: at each slot a parameter for
+  every op of the policy, drawn from its `Range` (only the drawn op's is used).
+  """
   policy = FIXMATCH_POLICY if policy is None else policy
-  op_key, parameter_key = jax.random.split(key)
-  indices = jax.random.randint(op_key, (num_images, num_ops), 0, len(policy))
-  parameters = draw_parameters(
-      parameter_key, [op.range for op in policy.values()], (num_images, num_ops), magnitude)
+  uniforms = jax.random.uniform(key, (num_images, num_ops, 1 + len(policy)))
+  indices = integers(uniforms[..., 0], 0, len(policy))
+  parameters = _parameters(uniforms[..., 1:], [op.range for op in policy.values()], magnitude)
   return indices, parameters
 
 
@@ -121,6 +122,8 @@ def apply_ops(images, indices, parameters, policy=None, fill=geometric.DEFAULT_F
   policy = FIXMATCH_POLICY if policy is None else policy
   _, height, width, _ = images.shape
   ops = list(policy.values())
+  if indices.shape[1] == 0:  # num_ops = 0 turns RandAugment off
+    return images
 
   # Every op is computed and the drawn one selected. That is what `vmap`
   # turns `lax.switch` into anyway, and a vmapped `lax.switch` fails under
@@ -134,12 +137,16 @@ def apply_ops(images, indices, parameters, policy=None, fill=geometric.DEFAULT_F
                   for k, op in enumerate(ops)]
       pull = pull @ jax.lax.select_n(image_indices[slot], *matrices)
     image = geometric.warp(image, pull, fill)
-    for slot in slots:
+
+    def colour_slot(slot, image):
       candidates = [op.apply(image, image_parameters[slot, k])
                     if isinstance(op, ColourOp) else image
                     for k, op in enumerate(ops)]
-      image = jax.lax.select_n(image_indices[slot], *candidates)
-    return image
+      return jax.lax.select_n(image_indices[slot], *candidates)
+
+    # A loop rather than an unrolled Python for: XLA compiles the colour
+    # stage once instead of once per slot.
+    return jax.lax.fori_loop(0, image_indices.shape[0], colour_slot, image)
 
   return jax.vmap(augment_one)(images, like_batch(indices, images),
                                like_batch(parameters, images))

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.augment.batch_sharding import like_batch
+from jaxssl.augment.draws import integers
 from jaxssl.augment.occlusion import cutout
 from jaxssl.augment.rand_augment import randaugment
 
@@ -14,19 +15,16 @@ def to_float(images_uint8):
   return images_uint8.astype(jnp.float32) / 255.0
 
 
-def _random_shift(key, images, max_rows, max_cols):
-  """Integer shift per image by up to +-max_rows, +-max_cols, with reflect padding."""
-  num_images, height, width, channels = images.shape
+def _shift(images, corners, max_rows, max_cols):
+  """Shifts image n by corners[n] - (max_rows, max_cols) pixels, with reflect padding."""
+  _, height, width, channels = images.shape
   padded = jnp.pad(images, ((0, 0), (max_rows, max_rows), (max_cols, max_cols), (0, 0)),
                    mode="reflect")
-  corners = jax.random.randint(key, (num_images, 2), 0,
-                               jnp.array([2 * max_rows + 1, 2 * max_cols + 1]))
-  corners = like_batch(corners, images)
 
   def crop(image, corner):
     return jax.lax.dynamic_slice(image, (corner[0], corner[1], 0), (height, width, channels))
 
-  return jax.vmap(crop)(padded, corners)
+  return jax.vmap(crop)(padded, like_batch(corners, images))
 
 
 def weak(key, images, flip=True, max_shift_fraction=0.125):
@@ -37,19 +35,21 @@ def weak(key, images, flip=True, max_shift_fraction=0.125):
   number of pixels, uniform in +-round(max_shift_fraction * H) rows and
   +-round(max_shift_fraction * W) columns, filled by reflection.
   """
-  _, height, width, _ = images.shape
-  flip_key, shift_key = jax.random.split(key)
-  if flip:
-    mirrored = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
-    images = jnp.where(mirrored[:, None, None, None], pix.flip_left_right(images), images)
+  num_images, height, width, _ = images.shape
   max_rows = round(max_shift_fraction * height)
   max_cols = round(max_shift_fraction * width)
   if max_rows >= height or max_cols >= width:
     raise ValueError(f"max_shift_fraction={max_shift_fraction} shifts {height}x{width} "
                      "images by their full size; use a fraction below 1.")
+  uniforms = jax.random.uniform(key, (num_images, 3))
+  if flip:
+    mirrored = uniforms[:, 0] < 0.5
+    images = jnp.where(mirrored[:, None, None, None], pix.flip_left_right(images), images)
   if max_rows == 0 and max_cols == 0:
     return images
-  return _random_shift(shift_key, images, max_rows, max_cols)
+  corners = jnp.stack([integers(uniforms[:, 1], 0, 2 * max_rows + 1),
+                       integers(uniforms[:, 2], 0, 2 * max_cols + 1)], axis=1)
+  return _shift(images, corners, max_rows, max_cols)
 
 
 def strong(key, images, flip=True):

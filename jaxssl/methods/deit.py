@@ -112,6 +112,13 @@ def augment_batch(key, images_uint8, labels, cfg):
 
 
 def loss_fn(params, extra, batch, key, step, apply_fn, cfg, teacher_fn=None):
+  """DeiT's objective on one augmented labeled batch (Touvron et al., 2021, eqs. 2-3).
+
+  soft: (1 - lambda) CE(psi(Z_s), y) + lambda tau^2 KL(psi(Z_t / tau) || psi(Z_s / tau));
+  hard: 1/2 CE(psi(Z_s), y) + 1/2 CE(psi(Z_d), y_t); none: CE(psi(Z_s), y). Z_d is
+  the distillation head (Z_s without a token); y the smoothed, mixed labels;
+  `teacher_fn(images) -> Z_t` the frozen teacher.
+  """
   del extra, step
   method = cfg.method
   augment_key, dropout_key = jax.random.split(key)

@@ -37,6 +37,11 @@ def noise(key, images_uint8, cfg):
 
 
 def loss_fn(params, extra, batch, key, step, apply_fn, cfg):
+  """(1/n) sum_i l(y_i, f^noised(x_i)) [+ (1/m) sum_i l(y~_i, f^noised(x~_i))] (Xie et al., 2020).
+
+  The second term needs `batch["unlabeled_target"]` (the teacher's y~); the
+  labeled and unlabeled views go through one forward pass.
+  """
   del extra, step
   labeled_key, unlabeled_key, dropout_key = jax.random.split(key, 3)
   labeled = noise(labeled_key, batch["image"], cfg)

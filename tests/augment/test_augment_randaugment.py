@@ -10,7 +10,8 @@ from jaxssl.augment import rand_augment
 POLICY = augment.FIXMATCH_POLICY
 OP_NAMES = list(POLICY)
 
-# Shared compiled functions keep the file fast: eager vmap-of-switch is slow.
+# Shared compiled functions keep the file fast: RandAugment run eagerly
+# dispatches hundreds of small ops.
 randaugment = jax.jit(augment.randaugment, static_argnames="num_ops")
 apply_ops = jax.jit(rand_augment.apply_ops)
 
@@ -43,17 +44,17 @@ def test_magnitude_zero_is_identity(images):
 
 def test_magnitude_zero_is_identity_for_each_op(images):
   images = _one_example_per_op(images)
-  ranges = [op.range for op in POLICY.values()]
-  identity = rand_augment.draw_parameters(jax.random.key(0), ranges, (len(OP_NAMES), 2), 0.0)
-  indices = jnp.stack([jnp.arange(len(OP_NAMES)), jnp.arange(len(OP_NAMES))[::-1]], axis=1)
+  _, identity = rand_augment.draw_ops(jax.random.key(0), len(OP_NAMES), magnitude=0.0)
+  second = jnp.full(len(OP_NAMES), OP_NAMES.index("Identity"))
+  indices = jnp.stack([jnp.arange(len(OP_NAMES)), second], axis=1)
   out = apply_ops(images, indices, identity)
   for k, name in enumerate(OP_NAMES):
     np.testing.assert_allclose(out[k], images[k], atol=1e-6, err_msg=name)
 
 
 def test_random_parameters_cover_fixmatch_ranges():
-  ranges = [op.range for op in POLICY.values()]
-  parameters = rand_augment.draw_parameters(jax.random.key(0), ranges, (4000,))
+  _, parameters = rand_augment.draw_ops(jax.random.key(0), 4000, num_ops=1)
+  parameters = parameters[:, 0]
   for k, (name, op) in enumerate(POLICY.items()):
     drawn = np.asarray(parameters[:, k])
     assert drawn.min() >= op.range.low and drawn.max() <= op.range.high, name
@@ -64,9 +65,8 @@ def test_random_parameters_cover_fixmatch_ranges():
 
 
 def test_fixed_magnitude_measures_from_identity():
-  ranges = [op.range for op in POLICY.values()]
-  parameters = np.asarray(
-      rand_augment.draw_parameters(jax.random.key(0), ranges, (200,), magnitude=0.5))
+  _, parameters = rand_augment.draw_ops(jax.random.key(0), 200, num_ops=1, magnitude=0.5)
+  parameters = np.asarray(parameters[:, 0])
   column = {name: parameters[:, k] for k, name in enumerate(OP_NAMES)}
   np.testing.assert_allclose(column["Brightness"], 1 - 0.5 * 0.95)
   np.testing.assert_allclose(column["Solarize"], 0.5)
