@@ -6,7 +6,7 @@ Presets: digits (default; a few minutes on 2 CPU cores), cifar10 (labels 40/250/
 svhn (40/250/1000), cifar100 (400/2500/10000), stl10 (1000 per fold, or 5000),
 folder=/path; then labels=N, seed=S.
 
-Paper hyperparameters (Sohn et al., 2020, Sec. 4 and App. B.1, Table 4):
+Paper hyperparameters (Sohn et al., 2020, Sec. 4 and the appendix's hyperparameter list):
 confidence threshold tau = 0.95, unlabeled weight lambda_u = 1, mu = 7
 unlabeled images per labeled one, B = 64, SGD with Nesterov momentum 0.9,
 learning rate 0.03 decayed as eta cos(7 pi k / (16 K)) over K = 2^20 steps,
@@ -54,7 +54,7 @@ def _digits(config):
   steps and the EMA decay shrink to fit a few thousand steps. The strong view
   is milder than the paper's: RandAugment at a fixed half of every op's range
   (magnitude 0.5) instead of a random magnitude over the full range, with the
-  paper's Cutout. On 8x8 images the full ranges mostly erase the digit (a
+  paper's Cutout. On 8x8 images the full ranges often wreck the digit (a
   rotation of 30 degrees, a 30% translation, a full solarize or a
   near-black brightness): a model trained on all 1,437 labels classifies
   full-strength strong views at 62% against 99% on clean ones, and FixMatch

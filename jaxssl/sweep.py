@@ -9,7 +9,7 @@ by `jaxssl.train.run` on `configs/<method>.py`'s
 `get_config(f"{preset},labels={N},seed={S}")`. A run whose results.json exists
 is skipped, so a sweep that was stopped picks up where it left off (a run
 stopped half-way resumes from its last checkpoint). The table follows the
-seed papers (Berthelot et al., 2019, Tables 1-2; Sohn et al., 2020, Table 2):
+seed papers' result tables (Berthelot et al., 2019; Sohn et al., 2020):
 error rate (%) = 100 (1 - accuracy), mean ± standard deviation over the seeds,
 one row per method, one column per label count.
 

@@ -1,7 +1,7 @@
 """FixMatch (Sohn et al., 2020): pseudo-labels from weak views, trained on strong views.
 
 For a labeled batch {(x_b, p_b)}_{b=1..B} and an unlabeled batch
-{u_b}_{b=1..mu B} (Sohn et al., 2020, Sec. 2.2, Eqs. 2-4):
+{u_b}_{b=1..mu B} (Sohn et al., 2020, Sec. 2.2):
 
   l_s = (1/B) sum_b H(p_b, p_m(y | alpha(x_b)))
   q_b = p_m(y | alpha(u_b)),   q^_b = argmax(q_b)                (no gradient)
@@ -18,8 +18,9 @@ statistics of the global batch.
 
 Config (`cfg.method`): threshold (tau), unlabeled_weight (lambda_u), and
 strong_magnitude: None for FixMatch's RandAugment (every op's magnitude drawn
-at random from its full range), or a fixed fraction of each range for a
-milder strong view (used on 8x8 digits, see configs/fixmatch.py).
+at random from its full range) and Cutout, or a fixed fraction of each range
+for a milder strong view, then with Cutout of at most cutout_fraction of the
+side (used on 8x8 digits, see configs/fixmatch.py).
 """
 
 import jax

@@ -1,8 +1,8 @@
 """Pseudo-Label (Lee, 2013) with a confidence threshold, as in Oliver et al. (2018).
 
 The model labels unlabeled images with its own most probable class and trains
-on those labels where it is confident (Lee, 2013, Eq. 15; the threshold is
-Oliver et al.'s, 2018, Sec. 3):
+on those labels where it is confident (Lee, 2013, Sec. 3; the threshold is
+Oliver et al.'s, 2018):
 
   l_s   = (1/B) sum_b H(y_b, p(y | alpha(x_b)))
   q_b   = p(y | alpha(u_b)),   y'_b = argmax q_b                 (no gradient)
