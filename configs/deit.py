@@ -106,20 +106,20 @@ def get_config(arg=None):
 def _digits(config):
   """ViT-micro, patch 2, on 8x8 digits: a couple of minutes on 2 CPU cores.
 
-  Milder augmentation than ImageNet's (RandAugment magnitude 0.3, no
-  CutMix) and a shorter EMA, picked from the short runs in
-  benchmarks/results/deit_digits.md, not from the paper.
+  Milder augmentation than ImageNet's: RandAugment at magnitude 0.3, MixUp,
+  but no CutMix, random erasing or repeated augmentation, and a shorter EMA.
+  With the whole recipe the ViT underfits the 1,437 images in 1,500 steps
+  (58% test accuracy without distillation, seed 0; 81% with this one). The
+  numbers come from the short runs in benchmarks/results/deit_digits.md, not
+  from the paper.
   """
   config.batch_size = 96
-  config.total_steps = 1500
   config.optimizer.learning_rate = 1e-3
   config.optimizer.warmup_steps = 75
   config.method.randaugment_magnitude = 0.3
   config.method.cutmix = 0.0
-  config.method.ema_decay = 0.99
+  config.method.random_erasing = 0.0
+  config.method.repeated_augmentation = 1
   config.finetune.total_steps = 300
   config.finetune.optimizer.learning_rate = 1e-4
-  config.log_every = 100
-  config.eval_every = 250
-  config.checkpoint_every = 500
-  config.eval_batch_size = 360
+  presets.digits_run(config, total_steps=1500)  # its EMA decay 0.99 reaches method.ema_decay

@@ -62,10 +62,5 @@ def _digits(config):
   it reaches 96-97% (seed 0, 2,000 steps).
   """
   config.batch_size = 32
-  config.total_steps = 2000
   config.method.strong_magnitude = 0.5
-  config.ema_decay = 0.99
-  config.log_every = 100
-  config.eval_every = 200
-  config.checkpoint_every = 1000
-  config.eval_batch_size = 360
+  presets.digits_run(config, total_steps=2000)

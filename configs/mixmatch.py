@@ -60,11 +60,6 @@ def _digits(config):
   """
   config.batch_size = 32
   config.unlabeled_ratio = 2
-  config.total_steps = 2000
   config.method.unlabeled_weight = 75.0
   config.method.rampup_steps = 500
-  config.ema_decay = 0.99
-  config.log_every = 100
-  config.eval_every = 200
-  config.checkpoint_every = 1000
-  config.eval_batch_size = 360
+  presets.digits_run(config, total_steps=2000)

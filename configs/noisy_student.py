@@ -74,10 +74,5 @@ def _digits(config):
   config.model.stochastic_depth_rate = 0.0  # small_cnn has no residual branches to drop
   config.batch_size = 32
   config.unlabeled_ratio = 4
-  config.total_steps = 1500
   config.optimizer.learning_rate = 0.03
-  config.ema_decay = 0.99
-  config.log_every = 100
-  config.eval_every = 250
-  config.checkpoint_every = 500
-  config.eval_batch_size = 360
+  presets.digits_run(config, total_steps=1500)

@@ -3,13 +3,9 @@
 Run: python launch.py --config=configs/pi_model.py:cifar10,labels=4000 --workdir=runs/pi
 Presets: digits (default), cifar10, svhn, cifar100, stl10, folder=/path; then labels=N, seed=S.
 
-The WRN-28 presets follow the tuned protocol of Oliver et al. (2018,
-"Realistic Evaluation of Deep Semi-Supervised Learning Algorithms"; the
-values of their released lib/hparams.py): Adam at 3e-4, no weight decay, w_max = 20 ramped up
-over 200k of 500k iterations, batches half labeled and half unlabeled (50 +
-50; 48 + 48 here so they split over 8 devices), Gaussian input noise 0.15
-except on SVHN. Their learning rate also drops x0.2 at 400k; ours stays
-constant. CIFAR-100 and STL-10 reuse the CIFAR-10 values.
+The WRN-28 presets follow the tuned protocol of Oliver et al. (2018; see
+`presets.oliver_protocol`): Adam at 3e-4 and w_max = 20. CIFAR-100 and
+STL-10 reuse the CIFAR-10 values. Digits: `presets.digits_consistency`, w_max = 10.
 """
 
 from jaxssl import presets
@@ -19,24 +15,9 @@ def get_config(arg=None):
   config = presets.base_config(arg)
   config.method.name = "pi_model"
   config.method.max_weight = 20.0
-  config.method.rampup_steps = 200_000
   config.method.input_noise = 0.0 if config.preset == "svhn" else 0.15
-  config.optimizer.update(name="adam", learning_rate=3e-4, weight_decay=0.0, schedule="constant")
-  config.batch_size = 48
-  config.unlabeled_ratio = 1
-  config.total_steps = 500_000
+  presets.oliver_protocol(config, learning_rate=3e-4)
   if presets.is_digits(config):
+    presets.digits_consistency(config)
     config.method.max_weight = 10.0
-    config.method.rampup_steps = 600
-    config.method.input_noise = 0.15
-    config.optimizer.update(name="sgd", learning_rate=0.03, weight_decay=5e-4,
-                            schedule="fixmatch_cosine")
-    config.batch_size = 64
-    config.unlabeled_ratio = 4
-    config.total_steps = 1500
-    config.log_every = 250
-    config.eval_every = 500
-    config.checkpoint_every = 1500
-    config.eval_batch_size = 360
-    config.ema_decay = 0.99
   return config

@@ -52,17 +52,8 @@ def _digits(config):
   """
   config.batch_size = 64
   config.unlabeled_ratio = 1
-  config.total_steps = 2000
-  config.optimizer.name = "sgd"
-  config.optimizer.learning_rate = 0.03
-  config.optimizer.momentum = 0.9
-  config.optimizer.nesterov = True
-  config.optimizer.schedule = "fixmatch_cosine"
-  config.optimizer.weight_decay = 5e-4
+  config.optimizer.update(name="sgd", learning_rate=0.03, momentum=0.9, nesterov=True,
+                          schedule="fixmatch_cosine", weight_decay=5e-4)
   config.model.dropout_rate = 0.5
   config.method.rampup_steps = 800
-  config.ema_decay = 0.99
-  config.log_every = 100
-  config.eval_every = 200
-  config.checkpoint_every = 1000
-  config.eval_batch_size = 360
+  presets.digits_run(config, total_steps=2000)

@@ -13,10 +13,5 @@ def get_config(arg=None):
   config.unlabeled_ratio = 0
   if presets.is_digits(config):
     config.batch_size = 64
-    config.total_steps = 2000
-    config.log_every = 200
-    config.eval_every = 500
-    config.checkpoint_every = 1000
-    config.eval_batch_size = 360
-    config.ema_decay = 0.99
+    presets.digits_run(config, total_steps=2000)
   return config

@@ -4,7 +4,14 @@
       --labels=20,50,100 --seeds=0,1,2 --preset=digits \
       --root=runs/sweep_digits --out=benchmarks/results/digits.md [--steps=N]
 
-Runs go one after another, each in `<root>/<method>/labels<N>/seed<S>`, trained
+Ablations: each --variant NAME:key=value,... adds one row per method, trained
+with those config overrides; --set key=value applies to every run. E.g. the
+DeiT distillation rows:
+
+  python -m jaxssl.sweep --methods=deit --labels=-1 --set=method.teacher_workdir=runs/teacher \
+      --variant=none:method.distillation=none --variant=hard:method.distillation=hard
+
+Runs go one after another, each in `<root>/<method>[/<variant>]/labels<N>/seed<S>`, trained
 by `jaxssl.train.run` on `configs/<method>.py`'s
 `get_config(f"{preset},labels={N},seed={S}")`. A run whose results.json exists
 is skipped, so a sweep that was stopped picks up where it left off (a run
@@ -17,6 +24,7 @@ Like launch.py, this is a top-level entry point, so it imports `jaxssl.train`;
 no library module does (see the dependency rules in DESIGN.md).
 """
 
+import ast
 import importlib.util
 import json
 import os
@@ -26,6 +34,7 @@ from typing import Sequence
 from absl import app, flags, logging
 
 from jaxssl import metrics_log, train
+from jaxssl.errors import ConfigError
 
 CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "configs")
@@ -41,8 +50,50 @@ def load_config(method: str, arg: str, configs_dir: str = CONFIGS_DIR):
   return module.get_config(arg)
 
 
-def run_dir(root: str, method: str, labels: int, seed: int) -> str:
-  return os.path.join(root, method, f"labels{labels}", f"seed{seed}")
+def parse_overrides(items: Sequence[str]) -> dict:
+  """['method.tau=1.0', 'model.name=vit'] -> {'method.tau': 1.0, 'model.name': 'vit'}.
+
+  Values are Python literals where they parse as one, strings otherwise.
+  """
+  overrides = {}
+  for item in items:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+      raise ConfigError(f"Override {item!r} is not key=value (e.g. method.threshold=0.9).")
+    try:
+      overrides[key] = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+      overrides[key] = value
+  return overrides
+
+
+def parse_variant(text: str) -> tuple[str, dict]:
+  """'hard:method.distillation=hard,method.tau=1.0' -> ('hard', {...})."""
+  name, sep, items = text.partition(":")
+  if not sep or not name:
+    raise ConfigError(f"Variant {text!r} is not NAME:key=value,key=value.")
+  return name, parse_overrides([i for i in items.split(",") if i])
+
+
+def apply_overrides(config, overrides: dict) -> None:
+  """Sets each dotted key of `overrides` in `config`; an unknown key is a ConfigError."""
+  for key, value in overrides.items():
+    *parents, field = key.split(".")
+    node = config
+    for parent in parents:
+      node = node.get(parent) if hasattr(node, "get") else None
+    if node is None or not hasattr(node, "get") or field not in node:
+      raise ConfigError(f"Override {key}={value!r}: the config has no field {key!r}.")
+    node[field] = value
+
+
+def row_name(method: str, variant: str | None) -> str:
+  return method if variant is None else f"{method} ({variant})"
+
+
+def run_dir(root: str, method: str, labels: int, seed: int, variant: str | None = None) -> str:
+  parts = [root, method] + ([variant] if variant else []) + [f"labels{labels}", f"seed{seed}"]
+  return os.path.join(*parts)
 
 
 def read_results(workdir: str) -> dict | None:
@@ -55,15 +106,22 @@ def read_results(workdir: str) -> dict | None:
 
 def run_grid(methods: Sequence[str], labels: Sequence[int], seeds: Sequence[int],
              preset: str, root: str, steps: int | None = None,
-             configs_dir: str = CONFIGS_DIR) -> dict[tuple[str, int], list[dict]]:
-  """Trains every missing run of the grid; returns {(method, labels): [results per seed]}."""
-  grid = [(m, n, s) for m in methods for n in labels for s in seeds]
+             configs_dir: str = CONFIGS_DIR, overrides: dict | None = None,
+             variants: dict[str, dict] | None = None) -> dict[tuple[str, int], list[dict]]:
+  """Trains every missing run of the grid; returns {(row, labels): [results per seed]}.
+
+  A row is a method, or with `variants` ({name: overrides}) one row per
+  method and variant, named by `row_name`. `overrides` apply to every run.
+  """
+  variant_items = list((variants or {None: {}}).items())
+  grid = [(m, v, n, s) for m in methods for v in variant_items for n in labels for s in seeds]
   results = {}
-  for i, (method, num_labels, seed) in enumerate(grid, 1):
-    workdir = run_dir(root, method, num_labels, seed)
+  for i, (method, (variant, variant_overrides), num_labels, seed) in enumerate(grid, 1):
+    workdir = run_dir(root, method, num_labels, seed, variant)
     found = read_results(workdir)
     if found is None:
       config = load_config(method, f"{preset},labels={num_labels},seed={seed}", configs_dir)
+      apply_overrides(config, {**(overrides or {}), **variant_overrides})
       if steps:
         config.total_steps = steps
       logging.info("[%d/%d] training %s", i, len(grid), workdir)
@@ -71,7 +129,7 @@ def run_grid(methods: Sequence[str], labels: Sequence[int], seeds: Sequence[int]
       found = train.run(config, workdir)
     else:
       logging.info("[%d/%d] skipping %s: results.json exists", i, len(grid), workdir)
-    results.setdefault((method, num_labels), []).append(found)
+    results.setdefault((row_name(method, variant), num_labels), []).append(found)
   return results
 
 
@@ -83,8 +141,12 @@ def error_rate(results: dict, statistic: str) -> tuple[float, str]:
 
 def error_table(results: dict[tuple[str, int], list[dict]], methods: Sequence[str],
                 labels: Sequence[int], preset: str, statistic: str = "final") -> str:
-  """The markdown table: error rate (%) mean ± std over seeds, methods x label counts."""
-  header = "| Method | " + " | ".join(f"{n} labels" for n in labels) + " | weights |"
+  """The markdown table: error rate (%) mean ± std over seeds, rows x label counts.
+
+  `methods` are the row names (`row_name` of each method and variant).
+  """
+  header = ("| Method | " + " | ".join(f"{n} labels" if n >= 0 else "all labels" for n in labels)
+            + " | weights |")
   lines = [header, "|" + "---|" * (len(labels) + 2)]
   seeds_seen = set()
   for method in methods:
@@ -117,6 +179,9 @@ _PRESET = flags.DEFINE_string("preset", "digits", "Data-set preset of jaxssl.pre
 _ROOT = flags.DEFINE_string("root", "runs/sweep", "Directory holding one workdir per run.")
 _OUT = flags.DEFINE_string("out", None, "Markdown file for the table (it is printed anyway).")
 _STEPS = flags.DEFINE_integer("steps", None, "Overrides config.total_steps of every run.")
+_SET = flags.DEFINE_multi_string("set", [], "key=value: a config override for every run.")
+_VARIANTS = flags.DEFINE_multi_string(
+    "variant", [], "NAME:key=value,key=value: one more row per method, with these overrides.")
 _STATISTIC = flags.DEFINE_enum("statistic", "final", STATISTICS,
                                "Which accuracy of results.json the table reports.")
 
@@ -124,9 +189,12 @@ _STATISTIC = flags.DEFINE_enum("statistic", "final", STATISTICS,
 def main(argv):
   del argv
   methods, labels = _METHODS.value, [int(n) for n in _LABELS.value]
+  variants = dict(parse_variant(v) for v in _VARIANTS.value) or None
   results = run_grid(methods, labels, [int(s) for s in _SEEDS.value], _PRESET.value,
-                     _ROOT.value, _STEPS.value)
-  table = error_table(results, methods, labels, _PRESET.value, _STATISTIC.value)
+                     _ROOT.value, _STEPS.value, overrides=parse_overrides(_SET.value),
+                     variants=variants)
+  rows = [row_name(m, v) for m in methods for v in (variants or [None])]
+  table = error_table(results, rows, labels, _PRESET.value, _STATISTIC.value)
   if _OUT.value:
     os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
     with open(_OUT.value, "w") as f:

@@ -1,10 +1,12 @@
 """The sweep tool: a tiny grid trains, reruns skip finished runs, the table's format."""
 
+import json
 import os
 
 import pytest
 
 from jaxssl import sweep, train
+from jaxssl.errors import ConfigError
 
 
 def test_tiny_grid_trains_then_skips_finished_runs(tmp_path, monkeypatch):
@@ -47,3 +49,31 @@ def test_load_config_reads_the_configs_directory():
   assert (config.data.num_labeled, config.seed) == (50, 2)
   with pytest.raises(FileNotFoundError):
     sweep.load_config("no_such_method", "digits")
+
+
+def test_variants_train_one_row_each_with_their_overrides(tmp_path):
+  root = str(tmp_path / "ablation")
+  variants = {"slow": {"optimizer.learning_rate": 0.001}, "fast": {"optimizer.learning_rate": 0.1}}
+  results = sweep.run_grid(["supervised"], [20], [0], "digits", root, steps=1,
+                           overrides={"eval_batch_size": 120}, variants=variants)
+  assert set(results) == {("supervised (slow)", 20), ("supervised (fast)", 20)}
+  for name, overrides in variants.items():
+    with open(os.path.join(sweep.run_dir(root, "supervised", 20, 0, name), "config.json")) as f:
+      config = json.load(f)
+    assert config["optimizer"]["learning_rate"] == overrides["optimizer.learning_rate"]
+    assert config["eval_batch_size"] == 120
+  table = sweep.error_table(results, ["supervised (slow)", "supervised (fast)"], [20], "digits")
+  assert "| supervised (slow) |" in table and "| supervised (fast) |" in table
+
+
+def test_overrides_parse_literals_and_unknown_keys_are_clear_errors():
+  assert sweep.parse_variant("hard:method.distillation=hard,method.tau=1.5") == (
+      "hard", {"method.distillation": "hard", "method.tau": 1.5})
+  assert sweep.parse_overrides(["method.model_sizes=(4, 8)"]) == {"method.model_sizes": (4, 8)}
+  config = sweep.load_config("fixmatch", "digits")
+  with pytest.raises(ConfigError, match="no field 'method.treshold'"):
+    sweep.apply_overrides(config, {"method.treshold": 0.9})
+  with pytest.raises(ConfigError, match="not key=value"):
+    sweep.parse_overrides(["threshold"])
+  with pytest.raises(ConfigError, match="NAME:key=value"):
+    sweep.parse_variant("method.tau=1.0")
