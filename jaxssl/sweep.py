@@ -15,8 +15,10 @@ Runs go one after another, each in `<root>/<method>[/<variant>]/labels<N>/seed<S
 by `jaxssl.train.run` on `configs/<method>.py`'s
 `get_config(f"{preset},labels={N},seed={S}")`. A run whose results.json exists
 is skipped, so a sweep that was stopped picks up where it left off (a run
-stopped half-way resumes from its last checkpoint). The table follows the
-seed papers' result tables (Berthelot et al., 2019; Sohn et al., 2020):
+stopped half-way resumes from its last checkpoint). With --report_only
+nothing is trained and the table covers the finished runs (a missing cell
+reads n/a). The table follows the seed papers' result tables (Berthelot et
+al., 2019; Sohn et al., 2020):
 error rate (%) = 100 (1 - accuracy), mean ± standard deviation over the seeds,
 one row per method, one column per label count.
 
@@ -107,11 +109,14 @@ def read_results(workdir: str) -> dict | None:
 def run_grid(methods: Sequence[str], labels: Sequence[int], seeds: Sequence[int],
              preset: str, root: str, steps: int | None = None,
              configs_dir: str = CONFIGS_DIR, overrides: dict | None = None,
-             variants: dict[str, dict] | None = None) -> dict[tuple[str, int], list[dict]]:
+             variants: dict[str, dict] | None = None,
+             train_missing: bool = True) -> dict[tuple[str, int], list[dict]]:
   """Trains every missing run of the grid; returns {(row, labels): [results per seed]}.
 
   A row is a method, or with `variants` ({name: overrides}) one row per
   method and variant, named by `row_name`. `overrides` apply to every run.
+  With `train_missing=False` nothing is trained: runs without results are
+  left out, so a table can be written while a sweep is still going.
   """
   variant_items = list((variants or {None: {}}).items())
   grid = [(m, v, n, s) for m in methods for v in variant_items for n in labels for s in seeds]
@@ -119,6 +124,8 @@ def run_grid(methods: Sequence[str], labels: Sequence[int], seeds: Sequence[int]
   for i, (method, (variant, variant_overrides), num_labels, seed) in enumerate(grid, 1):
     workdir = run_dir(root, method, num_labels, seed, variant)
     found = read_results(workdir)
+    if found is None and not train_missing:
+      continue
     if found is None:
       config = load_config(method, f"{preset},labels={num_labels},seed={seed}", configs_dir)
       apply_overrides(config, {**(overrides or {}), **variant_overrides})
@@ -182,6 +189,8 @@ _STEPS = flags.DEFINE_integer("steps", None, "Overrides config.total_steps of ev
 _SET = flags.DEFINE_multi_string("set", [], "key=value: a config override for every run.")
 _VARIANTS = flags.DEFINE_multi_string(
     "variant", [], "NAME:key=value,key=value: one more row per method, with these overrides.")
+_REPORT_ONLY = flags.DEFINE_bool(
+    "report_only", False, "Train nothing; tabulate the runs that have finished.")
 _STATISTIC = flags.DEFINE_enum("statistic", "final", STATISTICS,
                                "Which accuracy of results.json the table reports.")
 
@@ -192,7 +201,7 @@ def main(argv):
   variants = dict(parse_variant(v) for v in _VARIANTS.value) or None
   results = run_grid(methods, labels, [int(s) for s in _SEEDS.value], _PRESET.value,
                      _ROOT.value, _STEPS.value, overrides=parse_overrides(_SET.value),
-                     variants=variants)
+                     variants=variants, train_missing=not _REPORT_ONLY.value)
   rows = [row_name(m, v) for m in methods for v in (variants or [None])]
   table = error_table(results, rows, labels, _PRESET.value, _STATISTIC.value)
   if _OUT.value:

@@ -13,7 +13,6 @@ never reads a device value between log points.
 
 import dataclasses
 import functools
-import os
 import time
 from typing import Any, Callable
 

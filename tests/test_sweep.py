@@ -24,6 +24,9 @@ def test_tiny_grid_trains_then_skips_finished_runs(tmp_path, monkeypatch):
 
   monkeypatch.setattr(train, "run", must_not_train)
   assert sweep.run_grid(methods, labels, seeds, "digits", root, steps=2) == results
+  # Reporting only: the finished runs are found, the missing label count is left out.
+  assert sweep.run_grid(methods, [20, 50], seeds, "digits", root, steps=2,
+                        train_missing=False) == results
   table = sweep.error_table(results, methods, labels, "digits")
   assert "| supervised |" in table and "| pseudo_label |" in table and "20 labels" in table
 

@@ -11,6 +11,10 @@ import pytest
 
 from jaxssl import data, train
 
+# The data-set presets every method config must build a train step for (with tiny sizes).
+PRESET_ARGS = ["digits", "cifar10,labels=40", "svhn,labels=250", "cifar100,labels=2500",
+               "stl10,labels=1000"]
+
 # Image shape and classes of each preset's real data set.
 PRESET_DATA = {
     "cifar10": ((32, 32, 3), 10),
@@ -47,6 +51,28 @@ def shrink_config(config, batch_size=8, num_devices=0):
 def shrink():
   """`shrink_config`: (config, batch_size=8, num_devices=0) -> the config, made tiny."""
   return shrink_config
+
+
+@pytest.fixture(params=PRESET_ARGS)
+def preset_arg(request):
+  """Each of PRESET_ARGS in turn: the argument after the config path on the command line."""
+  return request.param
+
+
+@pytest.fixture
+def train_a_few_steps(tmp_path):
+  """config -> results of 4 steps on all 8 fake devices (the sharded path) and one evaluation.
+
+  Asserts the run finished those steps with a finite test accuracy.
+  """
+  def run(config):
+    config.num_devices = 0
+    config.eval_batch_size = 360
+    config.total_steps, config.log_every, config.eval_every, config.checkpoint_every = 4, 2, 4, 4
+    results = train.train_and_evaluate(config, str(tmp_path))
+    assert results["steps"] == 4 and np.isfinite(results["accuracy"]["final"])
+    return results
+  return run
 
 
 @pytest.fixture

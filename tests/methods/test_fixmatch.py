@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 from configs import fixmatch as fixmatch_config
-from jaxssl import augment, losses, train
+from jaxssl import augment, losses
 from jaxssl.methods import fixmatch
-
-PRESETS = ["digits", "cifar10,labels=40", "svhn,labels=250", "cifar100,labels=2500",
-           "stl10,labels=1000"]
-
 
 @pytest.fixture
 def tiny_config(shrink):
@@ -112,18 +108,12 @@ def test_milder_strong_view_for_small_images(tiny_config):
   assert full.shape == images.shape and bool(jnp.all((full >= 0) & (full <= 1)))
 
 
-def test_a_few_training_steps_on_digits(tmp_path, tiny_config):
-  config = tiny_config
-  config.num_devices = 0  # all 8 fake devices: the sharded path
-  config.eval_batch_size = 360
-  config.total_steps, config.log_every, config.eval_every, config.checkpoint_every = 4, 2, 4, 4
-  results = train.train_and_evaluate(config, str(tmp_path))
-  assert results["steps"] == 4 and np.isfinite(results["accuracy"]["final"])
+def test_a_few_training_steps_on_digits(tiny_config, train_a_few_steps):
+  train_a_few_steps(tiny_config)
 
 
-@pytest.mark.parametrize("arg", PRESETS)
-def test_config_builds_its_train_step(arg, lowered_step_on_preset):
-  config = fixmatch_config.get_config(arg)
+def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):
+  config = fixmatch_config.get_config(preset_arg)
   assert config.method.threshold == 0.95 and config.unlabeled_ratio == 7
-  state = lowered_step_on_preset(config, arg)
+  state = lowered_step_on_preset(config, preset_arg)
   assert state.step.shape == ()

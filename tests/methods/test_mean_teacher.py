@@ -9,10 +9,6 @@ from configs import mean_teacher as mt_config
 from jaxssl import train
 from jaxssl.methods import mean_teacher
 
-PRESETS = ["digits", "cifar10,labels=40", "svhn,labels=250", "cifar100,labels=2500",
-           "stl10,labels=1000"]
-
-
 @pytest.fixture
 def config(shrink):
   """The digits config with a tiny model and batch."""
@@ -103,17 +99,12 @@ def test_teacher_is_the_ema_of_the_student_history(config):
   np.testing.assert_allclose(mean_teacher.teacher_decay(jnp.arange(4), config), alphas, rtol=1e-6)
 
 
-def test_a_few_training_steps_on_digits(tmp_path, config):
-  config.num_devices = 0  # all 8 fake devices: the sharded path
-  config.eval_batch_size = 360
-  config.total_steps, config.log_every, config.eval_every, config.checkpoint_every = 4, 2, 4, 4
-  results = train.train_and_evaluate(config, str(tmp_path))
-  assert results["steps"] == 4 and np.isfinite(results["accuracy"]["final"])
+def test_a_few_training_steps_on_digits(config, train_a_few_steps):
+  train_a_few_steps(config)
 
 
-@pytest.mark.parametrize("arg", PRESETS)
-def test_config_builds_its_train_step(arg, lowered_step_on_preset):
-  config = mt_config.get_config(arg)
+def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):
+  config = mt_config.get_config(preset_arg)
   assert 0 < config.method.ema_decay_rampup <= config.method.ema_decay < 1
-  state = lowered_step_on_preset(config, arg)
+  state = lowered_step_on_preset(config, preset_arg)
   assert jax.tree.structure(state.extra["teacher"].ema) == jax.tree.structure(state.params)

@@ -6,12 +6,7 @@ import numpy as np
 import pytest
 
 from configs import pi_model as pi_model_config
-from jaxssl import train
 from jaxssl.methods import pi_model
-
-PRESETS = ["digits", "cifar10,labels=40", "svhn,labels=250", "cifar100,labels=2500",
-           "stl10,labels=1000"]
-
 
 @pytest.fixture
 def config(shrink):
@@ -68,17 +63,12 @@ def test_both_views_share_one_forward_pass_and_both_get_gradient(digits_inputs, 
   assert jnp.abs(grad[:images]).sum() > 0 and jnp.abs(grad[images:]).sum() > 0
 
 
-def test_a_few_training_steps_on_digits(tmp_path, config):
-  config.num_devices = 0  # all 8 fake devices: the sharded path
-  config.eval_batch_size = 360
-  config.total_steps, config.log_every, config.eval_every, config.checkpoint_every = 4, 2, 4, 4
-  results = train.train_and_evaluate(config, str(tmp_path))
-  assert results["steps"] == 4 and np.isfinite(results["accuracy"]["final"])
+def test_a_few_training_steps_on_digits(config, train_a_few_steps):
+  train_a_few_steps(config)
 
 
-@pytest.mark.parametrize("arg", PRESETS)
-def test_config_builds_its_train_step(arg, lowered_step_on_preset):
-  config = pi_model_config.get_config(arg)
+def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):
+  config = pi_model_config.get_config(preset_arg)
   assert config.method.max_weight > 0 and config.method.rampup_steps > 0
-  state = lowered_step_on_preset(config, arg)
+  state = lowered_step_on_preset(config, preset_arg)
   assert state.step.shape == ()

@@ -6,12 +6,7 @@ import numpy as np
 import pytest
 
 from configs import pseudo_label as pseudo_label_config
-from jaxssl import train
 from jaxssl.methods import pseudo_label
-
-PRESETS = ["digits", "cifar10,labels=40", "svhn,labels=250", "cifar100,labels=2500",
-           "stl10,labels=1000"]
-
 
 @pytest.fixture
 def tiny_config(shrink):
@@ -57,18 +52,12 @@ def test_threshold_masks_unconfident_predictions(digits_inputs, tiny_config):
   np.testing.assert_allclose(loss, aux["metrics"]["supervised_loss"], rtol=1e-6)
 
 
-def test_a_few_training_steps_on_digits(tmp_path, tiny_config):
-  config = tiny_config
-  config.num_devices = 0  # all 8 fake devices: the sharded path
-  config.eval_batch_size = 360
-  config.total_steps, config.log_every, config.eval_every, config.checkpoint_every = 4, 2, 4, 4
-  results = train.train_and_evaluate(config, str(tmp_path))
-  assert results["steps"] == 4 and np.isfinite(results["accuracy"]["final"])
+def test_a_few_training_steps_on_digits(tiny_config, train_a_few_steps):
+  train_a_few_steps(tiny_config)
 
 
-@pytest.mark.parametrize("arg", PRESETS)
-def test_config_builds_its_train_step(arg, lowered_step_on_preset):
-  config = pseudo_label_config.get_config(arg)
+def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):
+  config = pseudo_label_config.get_config(preset_arg)
   assert config.method.threshold == 0.95
-  state = lowered_step_on_preset(config, arg)
+  state = lowered_step_on_preset(config, preset_arg)
   assert state.step.shape == ()

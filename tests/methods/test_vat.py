@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 from configs import vat as vat_config
-from jaxssl import train
 from jaxssl.errors import ConfigError
 from jaxssl.methods import vat
-
-PRESETS = ["digits", "cifar10,labels=40", "svhn,labels=250", "cifar100,labels=2500",
-           "stl10,labels=1000"]
 
 
 @pytest.fixture
@@ -134,18 +130,13 @@ def test_unknown_adversarial_norm_is_refused(config):
     vat.init_extra(None, num_unlabeled=1, num_classes=10, cfg=config)
 
 
-def test_a_few_training_steps_on_digits(tmp_path, config):
-  config.num_devices = 0  # all 8 fake devices: the sharded path
-  config.eval_batch_size = 360
-  config.total_steps, config.log_every, config.eval_every, config.checkpoint_every = 4, 2, 4, 4
-  results = train.train_and_evaluate(config, str(tmp_path))
-  assert results["steps"] == 4 and np.isfinite(results["accuracy"]["final"])
+def test_a_few_training_steps_on_digits(config, train_a_few_steps):
+  train_a_few_steps(config)
 
 
-@pytest.mark.parametrize("arg", PRESETS)
-def test_config_builds_its_train_step(arg, lowered_step_on_preset):
-  config = vat_config.get_config(arg)
+def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):
+  config = vat_config.get_config(preset_arg)
   config.method.entmin = True
   config.method.adversarial = "linf"
-  state = lowered_step_on_preset(config, arg)
+  state = lowered_step_on_preset(config, preset_arg)
   assert state.step.shape == ()
