@@ -47,7 +47,8 @@ def stage_configs(config: ml_collections.ConfigDict) -> list[ml_collections.Conf
     return [config]
   pretrain = config.copy_and_resolve_references()
   # A stage's config.json holds what that stage trains with, nothing of the other stage.
-  del pretrain["finetune"]
+  with pretrain.unlocked():  # launch.py's config_flags hands over a locked ConfigDict
+    del pretrain["finetune"]
   finetune = pretrain.copy_and_resolve_references()
   finetune.data.image_size = config.finetune.image_size
   if "image_size" in finetune.model.kwargs:

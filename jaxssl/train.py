@@ -345,8 +345,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
 def format_results(results: dict) -> str:
   """A short human-readable summary of results.json."""
+  labels = "all" if results["num_labeled"] < 0 else results["num_labeled"]
   lines = [f"{results['method']} on {results['source']} "
-           f"({results['num_labeled']} labels, seed {results['seed']}, {results['steps']} steps):"]
+           f"({labels} labels, seed {results['seed']}, {results['steps']} steps):"]
   for key in ("accuracy", "ema_accuracy"):
     if key in results:
       r = results[key]

@@ -187,6 +187,7 @@ def test_train_step_builds_on_preset(preset, distillation):
 def test_pretrain_then_finetune_at_higher_resolution_runs_and_resumes(tmp_path, teacher_dir):
   config = tiny_deit(str(teacher_dir), distillation="hard")
   config.finetune.image_size = 16
+  config.lock()  # as launch.py's config_flags hands it over
   workdir = tmp_path / "deit"
   results = train.run(config, str(workdir))
   assert [s["stage"] for s in results["stages"]] == ["pretrain", "finetune"]

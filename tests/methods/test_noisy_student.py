@@ -120,8 +120,16 @@ class Interrupted(Exception):
 
 @pytest.fixture(scope="module")
 def resumed_run(tmp_path_factory):
-  """A 2-round run killed after round 2's step-2 checkpoint, then run again to the end."""
+  """A 2-round run killed after round 2's step-2 checkpoint, then run again to the end.
+
+  The configs are locked, as launch.py's config_flags hands them over.
+  """
   workdir = tmp_path_factory.mktemp("noisy_student")
+
+  def locked_config():
+    config = tiny_config()
+    config.lock()
+    return config
   original_save = checkpointing.Checkpointer.save
 
   def save_then_crash_in_round_2(self, step, state):
@@ -132,11 +140,11 @@ def resumed_run(tmp_path_factory):
   patch = pytest.MonkeyPatch()
   patch.setattr(checkpointing.Checkpointer, "save", save_then_crash_in_round_2)
   with pytest.raises(Interrupted):
-    train.run(tiny_config(), str(workdir))
+    train.run(locked_config(), str(workdir))
   patch.undo()
   before = {name: (workdir / name / "metrics.jsonl").read_text()
             for name in ("round0_teacher", "round1_student")}
-  results = train.run(tiny_config(), str(workdir))
+  results = train.run(locked_config(), str(workdir))
   return workdir, before, results
 
 
