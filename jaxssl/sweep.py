@@ -115,6 +115,8 @@ def run_grid(methods: Sequence[str], labels: Sequence[int], seeds: Sequence[int]
 
   A row is a method, or with `variants` ({name: overrides}) one row per
   method and variant, named by `row_name`. `overrides` apply to every run.
+  Runs in stages (pre-train, then fine-tune at a higher resolution) add a
+  row per stage, e.g. "deit (hard) [finetune 16px]".
   With `train_missing=False` nothing is trained: runs without results are
   left out, so a table can be written while a sweep is still going.
   """
@@ -136,7 +138,11 @@ def run_grid(methods: Sequence[str], labels: Sequence[int], seeds: Sequence[int]
       found = train.run(config, workdir)
     else:
       logging.info("[%d/%d] skipping %s: results.json exists", i, len(grid), workdir)
-    results.setdefault((row_name(method, variant), num_labels), []).append(found)
+    row = row_name(method, variant)
+    results.setdefault((row, num_labels), []).append(found)
+    for stage in found.get("stages", []):  # pre-train then fine-tune: a row per resolution
+      stage_row = f"{row} [{stage['stage']} {stage['image_size']}px]"
+      results.setdefault((stage_row, num_labels), []).append(stage)
   return results
 
 
@@ -202,7 +208,7 @@ def main(argv):
   results = run_grid(methods, labels, [int(s) for s in _SEEDS.value], _PRESET.value,
                      _ROOT.value, _STEPS.value, overrides=parse_overrides(_SET.value),
                      variants=variants, train_missing=not _REPORT_ONLY.value)
-  rows = [row_name(m, v) for m in methods for v in (variants or [None])]
+  rows = list(dict.fromkeys(row for row, _ in results))  # grid order, stage rows included
   table = error_table(results, rows, labels, _PRESET.value, _STATISTIC.value)
   if _OUT.value:
     os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)

@@ -80,3 +80,21 @@ def test_overrides_parse_literals_and_unknown_keys_are_clear_errors():
     sweep.parse_overrides(["threshold"])
   with pytest.raises(ConfigError, match="NAME:key=value"):
     sweep.parse_variant("method.tau=1.0")
+
+
+def test_staged_runs_add_a_row_per_resolution(tmp_path, monkeypatch):
+  def stage(name, size, accuracy):
+    summary = {"final": accuracy, "best": accuracy, "median_last_20": accuracy}
+    return {"stage": name, "image_size": size, "accuracy": summary}
+
+  def fake_run(config, workdir):
+    stages = [stage("pretrain", 8, 0.8), stage("finetune", 16, 0.9)]
+    return {**stages[-1], "stages": stages}
+
+  monkeypatch.setattr(train, "run", fake_run)
+  results = sweep.run_grid(["deit"], [-1], [0], "digits", str(tmp_path))
+  rows = list(dict.fromkeys(row for row, _ in results))
+  assert rows == ["deit", "deit [pretrain 8px]", "deit [finetune 16px]"]
+  table = sweep.error_table(results, rows, [-1], "digits")
+  assert "| deit [pretrain 8px] | 20.00 ± 0.00 | raw |" in table
+  assert "| deit [finetune 16px] | 10.00 ± 0.00 | raw |" in table
