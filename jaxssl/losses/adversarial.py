@@ -19,6 +19,7 @@ from jaxssl.losses.entropy import entropy
 
 LogitsFn = Callable[[jax.Array], jax.Array]
 _NORMS = ("l2", "linf")
+POWER_ITERATION_METHODS = ("hvp", "finite_difference")
 
 
 def _l2_normalize(v: jax.Array) -> jax.Array:
@@ -146,49 +147,71 @@ def virtual_adversarial_perturbation(
     xi: jax.typing.ArrayLike = 1e-6,
     num_iterations: int = 1,
     clean_logits: Optional[jax.typing.ArrayLike] = None,
+    method: str = "hvp",
 ) -> jax.Array:
   r"""The virtual adversarial perturbation r_vadv, by power iteration.
 
+  r_vadv is epsilon times the dominant eigenvector of the Hessian H of
+  D(r) = D[p(y | x, theta_hat), p(y | x + r, theta_hat)] at r = 0, with D the
+  KL divergence and the clean distribution p(y | x, theta_hat) a constant
+  (Miyato et al., 2018, "Virtual Adversarial Training: A Regularization
+  Method for Supervised and Semi-Supervised Learning", Sec. 3.3). Power
+  iteration from a random unit d, K times:
+
   .. math::
-    d \leftarrow \frac{g}{\lVert g \rVert_2}, \quad
-    g = \nabla_r D[p(y \mid x, \hat\theta), p(y \mid x + r, \hat\theta)]
-        \big|_{r = \xi d}
-    \quad (K \text{ times, from a random unit } d), \qquad
+    d \leftarrow \frac{H d}{\lVert H d \rVert_2}, \qquad
     r_{vadv} = \epsilon d
 
-  Miyato et al., 2018, Sec. 3.3 (finite-difference power iteration for the
-  dominant eigenvector of the Hessian H of D at r = 0: g ~ xi H d). D is the
-  KL divergence; the clean distribution p(y | x, theta_hat) is a constant.
+  with H d computed by ``method``:
 
-  Numerics. g ~ xi H d is tiny (~1e-7 for xi = 1e-6), so g is computed
-  from the logit shift logits(x + xi d) - clean_logits with a gradient that
-  does not cancel (q - p formed as p * expm1(...)); the plain autodiff of the
-  KL adds float32 noise of several percent to every step. What remains is
-  the rounding of x + xi d and of the logits, which move by only a few ulps:
-  with xi = 1e-6 (the paper's value) the directions agree with the Hessian's
-  top eigenvector on average (tests: mean |cos| >= 0.99 after 30 steps) but
-  single examples can stall; xi = 1e-3 converges on every example. A model
-  that computes in bf16 cannot resolve xi = 1e-6 at all (g is noise, or 0
-  and then r_vadv = 0): use a larger xi there (e.g. 0.1 for inputs in
-  [0, 1]).
+  - ``"hvp"`` (default): the exact Hessian-vector product,
+    :math:`H d = \frac{d}{dt} \nabla_r D(r) \big|_{r = t d}` at t = 0, by
+    forward-over-reverse differentiation (``jax.jvp`` of ``jax.grad``).
+    ``xi`` is unused.
+  - ``"finite_difference"``: the paper's approximation (D's gradient vanishes
+    at r = 0), :math:`g = \nabla_r D(r) \big|_{r = \xi d} \approx \xi H d`,
+    normalized in place of H d.
+
+  Precision. The finite difference needs x + xi d to differ from x and the
+  logits to move: with bf16 compute (or default-precision matmuls on GPU/TPU)
+  x + 1e-6 d rounds to x, so g is 0 (then r_vadv = 0) or rounding noise. The
+  HVP never perturbs x; d enters only as a tangent, so it works in bf16, with
+  the model's relative precision. Logits are upcast, so the KL and its
+  derivatives are formed in float32.
+
+  Numerics of ``"finite_difference"``. g ~ xi H d is tiny (~1e-7 for
+  xi = 1e-6), so g is computed from the logit shift
+  logits(x + xi d) - clean_logits with a gradient that does not cancel (q - p
+  formed as p * expm1(...)); the plain autodiff of the KL adds float32 noise
+  of several percent to every step. What remains is the rounding of x + xi d
+  and of the logits, which move by only a few ulps: with xi = 1e-6 (the
+  paper's value) the directions agree with the Hessian's top eigenvector on
+  average (tests: mean |cos| >= 0.99 after 30 steps) but single examples can
+  stall; xi = 1e-3 converges on every example. A model that computes in bf16
+  needs a larger xi (e.g. 0.1 for inputs in [0, 1]), or ``"hvp"``.
 
   ``clean_logits`` must be ``logits_fn(x)`` from the same kind of forward
   pass (same batch, batch-norm mode and dropout rng): otherwise D has a
-  first-order term at r = 0 that swamps xi H d.
+  first-order term at r = 0, which swamps xi H d in the finite difference and
+  adds the model's curvature, weighted by q - p, to H.
 
   Args:
     logits_fn: ``x -> logits [N, C]``.
     x: Float inputs, shape ``[N, ...]``.
     key: PRNG key for the initial random direction.
     epsilon: Norm of the perturbation (per example, over all non-batch axes).
-    xi: Finite-difference step.
+    xi: Finite-difference step; used only by ``method="finite_difference"``.
     num_iterations: Number K of power iterations (1 in the paper).
     clean_logits: ``logits_fn(x)`` if the caller already has it (saves a
       forward pass); stop-gradient is applied to it.
+    method: How H d is computed, one of :data:`POWER_ITERATION_METHODS`:
+      ``"hvp"`` or ``"finite_difference"``.
 
   Returns:
     r_vadv with x's shape, float32, under ``stop_gradient``.
   """
+  if method not in POWER_ITERATION_METHODS:
+    raise ValueError(f"method={method!r}; use one of {POWER_ITERATION_METHODS}.")
   if clean_logits is None:
     clean_logits = logits_fn(x)
   clean_logits = jax.lax.stop_gradient(upcast(clean_logits))
@@ -197,10 +220,16 @@ def virtual_adversarial_perturbation(
   def divergence(r):
     return jnp.sum(_kl_after_logit_shift(log_p, upcast(logits_fn(x + r)) - clean_logits))
 
-  def power_step(_, d):
-    return _l2_normalize(jax.grad(divergence)(xi * d))
-
   d = _l2_normalize(jax.random.normal(key, jnp.shape(x), upcast(x).dtype))
+  if method == "hvp":
+    r0 = jnp.zeros_like(d)
+    hessian_times = lambda v: jax.jvp(jax.grad(divergence), (r0,), (v,))[1]
+  else:
+    hessian_times = lambda v: jax.grad(divergence)(xi * v)  # ~ xi H v
+
+  def power_step(_, d):
+    return _l2_normalize(hessian_times(d))
+
   d = jax.lax.fori_loop(0, num_iterations, power_step, d)
   return jax.lax.stop_gradient(epsilon * d)
 
@@ -213,6 +242,7 @@ def vat_loss(
     xi: jax.typing.ArrayLike = 1e-6,
     num_iterations: int = 1,
     clean_logits: Optional[jax.typing.ArrayLike] = None,
+    method: str = "hvp",
 ) -> jax.Array:
   r"""Local distributional smoothness LDS(x, theta), per example.
 
@@ -230,10 +260,13 @@ def vat_loss(
     x: Float inputs, shape ``[N, ...]``.
     key: PRNG key for the power iteration's random start.
     epsilon: Norm of the perturbation.
-    xi: Finite-difference step (see the numerics note of
-      :func:`virtual_adversarial_perturbation`).
+    xi: Finite-difference step, used only by ``method="finite_difference"``
+      (see the numerics note of :func:`virtual_adversarial_perturbation`).
     num_iterations: Number K of power iterations.
     clean_logits: ``logits_fn(x)`` if the caller already has it.
+    method: ``"hvp"`` (exact Hessian-vector product; works in bf16) or
+      ``"finite_difference"`` (the paper's); see
+      :func:`virtual_adversarial_perturbation`.
 
   Returns:
     Per-example LDS, shape ``[N]``, float32.
@@ -242,5 +275,5 @@ def vat_loss(
     clean_logits = logits_fn(x)
   clean_logits = jax.lax.stop_gradient(upcast(clean_logits))
   r_vadv = virtual_adversarial_perturbation(
-      logits_fn, x, key, epsilon, xi, num_iterations, clean_logits)
+      logits_fn, x, key, epsilon, xi, num_iterations, clean_logits, method)
   return kl_divergence_with_logits(clean_logits, logits_fn(x + r_vadv))

@@ -73,3 +73,37 @@ def mixup(
     return weight * a + (1.0 - weight) * b
 
   return mix(x1, x2), mix(p1, p2)
+
+
+def mixup_shuffled(
+    key: jax.Array,
+    x: jax.typing.ArrayLike,
+    p: jax.typing.ArrayLike,
+    alpha: float,
+    mixmatch: bool = False,
+) -> tuple[jax.Array, jax.Array]:
+  r"""MixUp of every row of a batch with a random row of the same batch.
+
+  .. math::
+    (x'_i, p'_i) = \mathrm{MixUp}((x_i, p_i), (x_{\pi(i)}, p_{\pi(i)})),
+    \qquad \pi \text{ a random permutation}
+
+  with a lambda per row from :func:`sample_mixup_lambda` (Zhang et al., 2018;
+  MixMatch's W = Shuffle(Concat(X^, U^)) with lambda', Berthelot et al.,
+  2019, Algorithm 1). A row may draw itself.
+
+  Args:
+    key: PRNG key (split into the permutation's and lambda's).
+    x: Inputs, shape ``[N, ...]``.
+    p: Their target distributions, shape ``[N, C]``.
+    alpha: Beta(alpha, alpha) concentration.
+    mixmatch: Use lambda' = max(lambda, 1 - lambda), as MixMatch.
+
+  Returns:
+    ``(x', p')`` as :func:`mixup`.
+  """
+  shuffle_key, lambda_key = jax.random.split(key)
+  order = jax.random.permutation(shuffle_key, jnp.shape(x)[0])
+  lam = sample_mixup_lambda(lambda_key, alpha, shape=(jnp.shape(x)[0],), mixmatch=mixmatch)
+  x, p = jnp.asarray(x), jnp.asarray(p)
+  return mixup(x, p, x[order], p[order], lam)

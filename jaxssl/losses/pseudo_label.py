@@ -63,6 +63,90 @@ def confidence_mask(probs: jax.typing.ArrayLike, tau: jax.typing.ArrayLike) -> j
   return (jnp.max(upcast(probs), axis=-1) >= tau).astype(jnp.float32)
 
 
+def distribution_alignment(
+    probs: jax.typing.ArrayLike,
+    model_marginal: jax.typing.ArrayLike,
+    target_marginal: jax.typing.ArrayLike | None = None,
+) -> jax.Array:
+  r"""Distribution alignment of predictions on unlabeled data.
+
+  .. math::
+    \tilde q = \mathrm{Normalize}\big(q \cdot p(y) / \tilde p(y)\big),
+    \qquad \mathrm{Normalize}(x)_i = x_i / \textstyle\sum_j x_j
+
+  Berthelot et al., 2020, "ReMixMatch: Semi-Supervised Learning with
+  Distribution Alignment and Augmentation Anchoring", Sec. 3.2: p(y) is the
+  class marginal of the labeled data and \tilde p(y) a running average of
+  the model's predictions on unlabeled data (the caller keeps it, e.g. with
+  :func:`update_marginal`). Classes the model over-predicts are scaled down.
+
+  Args:
+    probs: Predictions q, shape ``[N, C]``.
+    model_marginal: \tilde p(y), shape ``[C]``, positive.
+    target_marginal: p(y), shape ``[C]``; None for the uniform distribution
+      (a class-balanced labeled set).
+
+  Returns:
+    Aligned distributions, shape ``[N, C]``, float32.
+  """
+  ratio = 1.0 / upcast(model_marginal)
+  if target_marginal is not None:
+    ratio = ratio * upcast(target_marginal)
+  aligned = upcast(probs) * ratio
+  return aligned / jnp.sum(aligned, axis=-1, keepdims=True)
+
+
+def update_marginal(
+    model_marginal: jax.typing.ArrayLike,
+    probs: jax.typing.ArrayLike,
+    momentum: jax.typing.ArrayLike,
+) -> jax.Array:
+  r"""Running average of the predicted class distribution.
+
+  .. math::
+    \tilde p(y) \leftarrow m\, \tilde p(y) + (1 - m) \frac{1}{N} \sum_{b} q_b
+
+  The \tilde p(y) of :func:`distribution_alignment` (Berthelot et al., 2020,
+  Sec. 3.2, who average over the last 128 batches; an exponential average
+  needs no queue). Start it at the uniform distribution.
+
+  Args:
+    model_marginal: The current average, shape ``[C]``.
+    probs: This batch's predictions q_b, shape ``[N, C]``.
+    momentum: m in [0, 1).
+
+  Returns:
+    The new average, shape ``[C]``, float32.
+  """
+  return momentum * upcast(model_marginal) + (1.0 - momentum) * jnp.mean(upcast(probs), axis=0)
+
+
+def confident_pseudo_label_loss(
+    pseudo_probs: jax.typing.ArrayLike,
+    logits: jax.typing.ArrayLike,
+    tau: jax.typing.ArrayLike,
+) -> jax.Array:
+  r"""Cross-entropy to confident hard pseudo-labels, per example.
+
+  .. math::
+    \ell^{(b)} = \mathbb{1}(\max(q_b) \ge \tau)\, H(\arg\max(q_b), p(y \mid x_b))
+
+  The shared form of FixMatch's unlabeled loss and thresholded
+  Pseudo-Label. q is a fixed target (``stop_gradient``).
+
+  Args:
+    pseudo_probs: q, shape ``[N, C]``.
+    logits: The logits trained towards argmax q, shape ``[N, C]``.
+    tau: Confidence threshold.
+
+  Returns:
+    Per-example masked cross-entropy, shape ``[N]``, float32.
+  """
+  q = jax.lax.stop_gradient(upcast(pseudo_probs))
+  return softmax_cross_entropy_with_integer_labels(
+      logits, hard_pseudo_labels(q), where=confidence_mask(q, tau))
+
+
 def fixmatch_unlabeled_loss(
     weak_logits: jax.typing.ArrayLike,
     strong_logits: jax.typing.ArrayLike,
@@ -91,8 +175,7 @@ def fixmatch_unlabeled_loss(
     Per-example masked cross-entropy, shape ``[N]``, float32.
   """
   q = jax.nn.softmax(jax.lax.stop_gradient(upcast(weak_logits)), axis=-1)
-  return softmax_cross_entropy_with_integer_labels(
-      strong_logits, hard_pseudo_labels(q), where=confidence_mask(q, tau))
+  return confident_pseudo_label_loss(q, strong_logits, tau)
 
 
 def pseudo_label_loss(logits: jax.typing.ArrayLike, tau: jax.typing.ArrayLike = 0.0) -> jax.Array:
@@ -117,5 +200,4 @@ def pseudo_label_loss(logits: jax.typing.ArrayLike, tau: jax.typing.ArrayLike = 
     Per-example masked cross-entropy, shape ``[N]``, float32.
   """
   q = jax.nn.softmax(jax.lax.stop_gradient(upcast(logits)), axis=-1)
-  return softmax_cross_entropy_with_integer_labels(
-      logits, hard_pseudo_labels(q), where=confidence_mask(q, tau))
+  return confident_pseudo_label_loss(q, logits, tau)

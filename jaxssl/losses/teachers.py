@@ -88,6 +88,29 @@ def ema_teacher(decay: jax.typing.ArrayLike) -> optax.GradientTransformation:
   return optax.GradientTransformation(init, average.update)
 
 
+def averaging_decay(step: jax.typing.ArrayLike, decay: jax.typing.ArrayLike) -> jax.Array:
+  r"""The decay of an average that is exact while it is young.
+
+  .. math::
+    \alpha_t = \min(\alpha, 1 - 1 / (t + 1))
+
+  Tarvainen & Valpola's reference code ("use the true average until the
+  exponential average is more correct"): with this decay at update t = 0, 1,
+  ..., an average started anywhere holds the plain mean of the t + 1 values
+  it was fed, until 1 / (1 - alpha) updates; from then on it is the EMA with
+  decay alpha.
+
+  Args:
+    step: t, the number of earlier updates (may be traced).
+    decay: alpha.
+
+  Returns:
+    alpha_t, float32.
+  """
+  step = jnp.asarray(step, jnp.float32)
+  return jnp.minimum(jnp.asarray(decay, jnp.float32), 1.0 - 1.0 / (step + 1.0))
+
+
 def init_teacher(params: optax.Params, decay: jax.typing.ArrayLike) -> optax.EmaState:
   """Teacher state with theta'_0 = a copy of the student's params."""
   return ema_teacher(decay).init(params)
