@@ -3,20 +3,23 @@
   python launch.py --config=configs/fixmatch.py:cifar10,labels=250 --workdir=runs/fm250
   python launch.py --config=configs/fixmatch.py --config.total_steps=500 --workdir=/tmp/x
 
+`config.runner` picks how the run goes (jaxssl.stages): one train run, or
+stages such as Noisy Student's rounds or pre-train then fine-tune.
+
 Multi-host: set --multihost (or JAX's coordinator environment) so that
 jax.distributed.initialize() connects the processes before training.
+
+Bad input (an unknown field, a value out of range, a workdir that holds
+another run) ends with a one-line message naming the fix, exit status 2, and
+nothing in the workdir changed.
 """
 
 import logging as python_logging
+import re
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 from ml_collections import config_flags
-
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/fixmatch.py", "Config file[:arg].")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, metrics, results.",
-                               required=True)
-_MULTIHOST = flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize().")
 
 
 class _QuietLibraries(python_logging.Filter):
@@ -26,25 +29,83 @@ class _QuietLibraries(python_logging.Filter):
     return record.levelno >= python_logging.WARNING or "/jaxssl/" in record.pathname
 
 
-def main(argv):
-  del argv
+def _flag_error_message(error: Exception, argv: list[str]) -> str:
+  """A one-line explanation of a command line that config_flags refused."""
+  from jaxssl import renamed_fields
+
+  unknown = re.search(r"Unknown command line flag 'config\.([\w.]+)'", str(error))
+  if isinstance(error, (AttributeError, KeyError)):  # config_flags: no such field
+    unknown = re.search(r"([A-Za-z_][\w.]*)", str(error))  # the field's name comes first
+  if unknown:
+    overridden = [arg.split("=")[0].removeprefix("--config.") for arg in argv
+                  if arg.startswith("--config.")]
+    field = next((f for f in overridden if f.split(".")[-1] == unknown.group(1).split(".")[-1]),
+                 unknown.group(1))
+    new = renamed_fields.replacement(field)
+    if new:
+      return f"config.{field} was renamed: use {new}."
+    return (f"The config has no field {field!r}; check its spelling against the config "
+            "file.")
+  # config_flags wraps the real cause (a missing file, a ConfigError raised by the
+  # config's get_config) in a message that ends with it.
+  lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+  cause = re.sub(r"^[\w.]+(Error|Exception): ", "", lines[-1]) if lines else repr(error)
+  return f"Bad command line: {cause}"
+
+
+DEFAULT_CONFIG = "configs/fixmatch.py"
+
+
+def parse(argv: list[str]):
+  """(config, workdir, multihost) from a command line, on fresh flag values."""
+  if not any(arg.startswith("--config=") for arg in argv):
+    argv = [argv[0], f"--config={DEFAULT_CONFIG}", *argv[1:]]
+  flag_values = flags.FlagValues()
+  config = config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Config file[:arg].",
+                                           flag_values=flag_values)
+  workdir = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, metrics, results.",
+                                flag_values=flag_values)
+  multihost = flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize().",
+                                flag_values=flag_values)
+  # config_flags reads the --config.<field> overrides from sys.argv while parsing, and
+  # only when --config itself is on the command line.
+  saved_argv, sys.argv = sys.argv, list(argv)
+  try:
+    flag_values(argv)
+  finally:
+    sys.argv = saved_argv
+  if not workdir.value:
+    raise flags.Error("--workdir is required: the run directory for checkpoints and results.")
+  config.value.keys()  # a config file that failed to load raises here, not at first use
+  return config.value, workdir.value, multihost.value
+
+
+def run(argv: list[str]) -> int:
+  """Runs launch.py's command line `argv`; returns the process exit status."""
+  try:
+    config, workdir, multihost = parse(argv)
+  except (flags.Error, AttributeError, KeyError, OSError, ValueError) as error:
+    print(f"error: {_flag_error_message(error, argv)}", file=sys.stderr)
+    return 2
   logging.get_absl_handler().addFilter(_QuietLibraries())
-  import jax  # after flag parsing, so --helpful runs stay cheap
-  from jaxssl import train
+  logging.set_verbosity(logging.INFO)
+  import jax  # after flag parsing, so --help stays cheap
+  from jaxssl import stages, train
   from jaxssl.errors import ConfigError
 
-  if _MULTIHOST.value:
+  if multihost:
     jax.distributed.initialize()
   logging.info("JAX %s, process %d of %d, devices: %s", jax.__version__, jax.process_index(),
                jax.process_count(), jax.devices())
   try:
-    results = train.run(_CONFIG.value, _WORKDIR.value)
+    results = stages.run(config, workdir)
   except ConfigError as error:
     logging.error("%s", error)
     print(f"error: {error}", file=sys.stderr)
-    sys.exit(2)
+    return 2
   print(train.format_results(results))
+  return 0
 
 
 if __name__ == "__main__":
-  app.run(main)
+  sys.exit(run(sys.argv))

@@ -1,34 +1,35 @@
 """DeiT (Touvron et al., 2021): a ViT student distilled from a trained classifier.
 
-Run (digits; first a teacher, then the distilled student):
-  python launch.py --config=configs/supervised.py:digits,labels=-1 --workdir=runs/teacher
-  python launch.py --config=configs/deit.py --config.method.teacher_workdir=runs/teacher \
+Run (digits): one command trains the teacher (workdir/teacher, the supervised
+config on every label) and then the distilled student (workdir/student):
+  python launch.py --config=configs/deit.py --workdir=runs/deit
+With a teacher that already exists (any finished jaxssl classifier run on the
+same data source: supervised, FixMatch, ...), loaded read-only:
+  python launch.py --config=configs/deit.py --config.teacher.workdir=runs/teacher \
       --workdir=runs/deit
-Pre-train at 8x8, then fine-tune at 16x16 (two stages, jaxssl.finetune):
-  python launch.py --config=configs/deit.py --config.method.teacher_workdir=runs/teacher \
-      --config.finetune.image_size=16 --workdir=runs/deit_ft
+Then fine-tune at 16x16 (a third stage, workdir/finetune):
+  ... --config.finetune.image_size=16
 Presets: digits (default), cifar10, svhn, cifar100, stl10, folder=/path; then
 labels=N (default: every training label, DeiT being supervised), seed=S.
 
-The teacher is any finished jaxssl classifier run on the same data source
-(supervised, FixMatch, ...), loaded read-only; `method.teacher_weights` picks
-its raw or EMA weights. `method.distillation` is "hard" (DeiT's best),
-"soft" (tau = 3, lambda = 0.1) or "none".
+config.runner is "distill" (jaxssl.stages). `teacher.weights` picks the
+teacher's raw or EMA weights, `teacher.config` is the run trained first when
+`teacher.workdir` is empty. `method.distillation` is "hard" (DeiT's best),
+"soft" (tau = 3, lambda = 0.1) or "none" (then no teacher is trained).
 
 DeiT's recipe (Sec. 6, Table 9) as defaults: AdamW, learning rate
 5e-4 * B / 512, weight decay 0.05, linear warm-up (5 epochs) then cosine
 decay, label smoothing 0.1, RandAugment (N = 2, M = 9 of 10), MixUp 0.8,
 CutMix 1.0, random erasing 0.25, repeated augmentation x3, stochastic depth
 0.1, no dropout, EMA 0.99996, fine-tuning with AdamW at 5e-6 * B / 512 and
-weight decay 1e-8. Every column of its ablation (Table 8) is a
-`--config.method.<field>` toggle: optimizer / finetune_optimizer
-("adamw" | "sgd"; with "sgd" also set --config.optimizer.learning_rate and
-weight_decay), randaugment, autoaugment (simplified, see
+weight decay 1e-8. Every column of its ablation (Table 8) is a toggle:
+--config.optimizer.name and --config.finetune.optimizer.name ("adamw" | "sgd";
+with "sgd" also set the learning rate and weight decay), and
+--config.method.<field> for randaugment, autoaugment (simplified, see
 jaxssl.methods.deit.AUTOAUGMENT_POLICY), mixup and cutmix (Beta alpha, 0: off),
-random_erasing (probability, 0: off), repeated_augmentation (copies, 1: off),
-stochastic_depth and dropout (rates, 0: off), ema_decay (0: off). The
-optimizer, rates and EMA fields are linked to config.optimizer.name,
-config.model.*_rate and config.ema_decay, which the train loop reads.
+random_erasing (probability, 0: off), repeated_augmentation (copies, 1: off);
+--config.model.stochastic_depth_rate and --config.model.dropout_rate (0: off);
+--config.eval_ema_decay (0: off).
 """
 
 from ml_collections import config_dict
@@ -62,8 +63,6 @@ def get_config(arg=None):
   method.distillation = "hard"     # "none" | "soft" | "hard"
   method.tau = 3.0                 # soft distillation temperature
   method.lam = 0.1                 # soft distillation weight lambda
-  method.teacher_workdir = ""
-  method.teacher_weights = "ema"   # "raw" | "ema"
   method.label_smoothing = 0.1
   method.randaugment = True
   method.randaugment_num_ops = 2
@@ -73,30 +72,29 @@ def get_config(arg=None):
   method.cutmix = 1.0
   method.random_erasing = 0.25
   method.repeated_augmentation = 3
-  method.stochastic_depth = 0.1
-  method.dropout = 0.0
-  method.ema_decay = 0.99996
-  method.optimizer = "adamw"
-  method.finetune_optimizer = "adamw"
-  config.model.stochastic_depth_rate = method.get_ref("stochastic_depth")
-  config.model.dropout_rate = method.get_ref("dropout")
-  config.ema_decay = method.get_ref("ema_decay")
+  config.model.stochastic_depth_rate = 0.1
+  config.model.dropout_rate = 0.0
+  config.eval_ema_decay = 0.99996
+
+  config.runner = "distill"
+  teacher = presets.supervised(arg)
+  for field in ("source", "data_dir", "num_labeled", "split_seed"):  # follow the student's data
+    teacher.data[field] = config.data.get_ref(field)
+  config.teacher = config_dict.ConfigDict(dict(workdir="", weights="ema", config=teacher))
 
   config.batch_size = 1024
-  config.optimizer.name = method.get_ref("optimizer")
+  config.optimizer.name = "adamw"
   config.optimizer.learning_rate = 5e-4 * config.batch_size / 512
   config.optimizer.weight_decay = 0.05
   config.optimizer.schedule = "warmup_cosine"
   config.optimizer.warmup_steps = 5 * 50_000 // 1024   # 5 epochs of CIFAR's 50k images
   config.total_steps = 300 * 50_000 // 1024             # 300 epochs
 
-  # A second stage at a higher resolution; image_size 0 turns it off.
-  config.finetune = config_dict.ConfigDict(dict(
-      image_size=0, total_steps=30 * 50_000 // 1024, init_weights="raw"))
-  config.finetune.optimizer = config_dict.ConfigDict(dict(
-      learning_rate=5e-6 * config.batch_size / 512, weight_decay=1e-8, warmup_steps=0,
-      schedule="warmup_cosine"))
-  config.finetune.optimizer.name = method.get_ref("finetune_optimizer")
+  # A fine-tuning stage at a higher resolution; image_size 0 turns it off.
+  config.finetune.update(dict(total_steps=30 * 50_000 // 1024, init_weights="raw"))
+  config.finetune.optimizer.update(dict(
+      name="adamw", learning_rate=5e-6 * config.batch_size / 512, weight_decay=1e-8,
+      warmup_steps=0, schedule="warmup_cosine"))
 
   if presets.is_digits(config):
     _digits(config)
@@ -122,4 +120,4 @@ def _digits(config):
   config.method.repeated_augmentation = 1
   config.finetune.total_steps = 300
   config.finetune.optimizer.learning_rate = 1e-4
-  presets.digits_run(config, total_steps=1500)  # its EMA decay 0.99 reaches method.ema_decay
+  presets.digits_run(config, total_steps=1500)

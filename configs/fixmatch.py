@@ -30,6 +30,9 @@ def get_config(arg=None):
   # None: FixMatch's RandAugment, every op's magnitude drawn from its full range.
   config.method.strong_magnitude = config_dict.placeholder(float)
   config.method.cutout_fraction = 0.5
+  # FixMatch + DA (ReMixMatch's distribution alignment), off in the paper's FixMatch.
+  config.method.distribution_alignment = False
+  config.method.alignment_momentum = 0.999
 
   config.batch_size = 64
   config.unlabeled_ratio = 7
@@ -40,7 +43,7 @@ def get_config(arg=None):
   config.optimizer.nesterov = True
   config.optimizer.schedule = "fixmatch_cosine"
   config.optimizer.weight_decay = 1e-3 if config.preset == "cifar100" else 5e-4
-  config.ema_decay = 0.999
+  config.eval_ema_decay = 0.999
 
   if presets.is_digits(config):
     _digits(config)

@@ -6,7 +6,7 @@ Presets: digits (default), cifar10, svhn, cifar100, stl10, folder=/path; then la
 The WRN-28 presets follow Oliver et al. (2018; see `presets.oliver_protocol`),
 tuned for WRN-28-2: Adam at 4e-4, w_max = 8, teacher decay 0.95 throughout.
 The original paper's teacher decay is 0.99 during ramp-up and 0.999 after
-(set ema_decay_rampup and ema_decay). CIFAR-100 and STL-10 reuse the
+(set teacher_decay_rampup and teacher_decay). CIFAR-100 and STL-10 reuse the
 CIFAR-10 values.
 
 Digits: `presets.digits_consistency` and w_max = 10, as the Pi-model, with
@@ -23,8 +23,8 @@ def get_config(arg=None):
   config = presets.base_config(arg)
   config.method.name = "mean_teacher"
   config.method.max_weight = 8.0
-  config.method.ema_decay_rampup = 0.95
-  config.method.ema_decay = 0.95
+  config.method.teacher_decay_rampup = 0.95
+  config.method.teacher_decay = 0.95
   config.method.input_noise = 0.0 if config.preset == "svhn" else 0.15
   presets.oliver_protocol(config, learning_rate=4e-4)
   if presets.is_digits(config):

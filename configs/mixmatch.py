@@ -40,7 +40,7 @@ def get_config(arg=None):
   config.optimizer.learning_rate = 0.002
   config.optimizer.schedule = "constant"
   config.optimizer.weight_decay = 0.04 if config.preset == "cifar100" else 0.02
-  config.ema_decay = 0.999
+  config.eval_ema_decay = 0.999
 
   if presets.is_digits(config):
     _digits(config)

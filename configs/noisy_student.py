@@ -6,7 +6,8 @@ Presets: digits (default; a few minutes on 2 CPU cores), cifar10, svhn, cifar100
 stl10, folder=/path; then labels=N, seed=S.
 
 One invocation trains the teacher (workdir/round0_teacher) and
-`method.rounds` students (round1_student, ...); see jaxssl.self_training.
+`noisy_student.rounds` students (round1_student, ...): config.runner is
+"noisy_student" (jaxssl.stages, jaxssl.self_training).
 Rerunning the command resumes the unfinished round.
 
 From the paper (Sec. 2, 3 and 4): the student is noised with RandAugment
@@ -18,26 +19,33 @@ noise; soft pseudo-labels; each student is larger than its teacher
 and the unlabeled batch is larger than the labeled one. Confidence filtering
 and class balancing of the pseudo-labels are options (the paper filters at
 0.3 and balances to 130K images per class on JFT).
-Toggle with --config.method.<field>=..., e.g. --config.method.pseudo_label=hard,
---config.method.class_balance=True, --config.method.model_sizes="(32,32,32)".
+Toggle with --config.noisy_student.<field>=..., e.g.
+--config.noisy_student.pseudo_label=hard, --config.noisy_student.class_balance=True,
+--config.noisy_student.model_sizes="(32,32,32)"; the noise with
+--config.method.randaugment_magnitude=... and --config.model.dropout_rate=....
 """
+
+import ml_collections
 
 from jaxssl import presets
 
 
 def get_config(arg=None):
   config = presets.base_config(arg)
+  config.runner = "noisy_student"
+  config.noisy_student = ml_collections.ConfigDict(dict(
+      rounds=2,                   # students after the teacher
+      model_size_field="width",   # the config.model.kwargs entry that grows
+      model_sizes=(2, 4, 6),      # one per model: teacher, student 1, student 2
+      equal_or_larger=True,
+      pseudo_label="soft",        # "soft": teacher softmax; "hard": its one-hot argmax
+      confidence_threshold=0.0,   # keep pseudo-labels with max_c p_c >= this
+      class_balance=False,
+      images_per_class=0,         # with class_balance; 0: the mean count per class
+      teacher_weights="ema",      # which weights of the previous round label the images
+  ))
   method = config.method
   method.name = "noisy_student"
-  method.rounds = 2                   # students after the teacher
-  method.model_size_field = "width"   # the config.model.kwargs entry that grows
-  method.model_sizes = (2, 4, 6)      # one per model: teacher, student 1, student 2
-  method.equal_or_larger = True
-  method.pseudo_label = "soft"        # "soft": teacher softmax; "hard": its one-hot argmax
-  method.confidence_threshold = 0.0   # keep pseudo-labels with max_c p_c >= this
-  method.class_balance = False
-  method.images_per_class = 0         # with class_balance; 0: the mean count per class
-  method.teacher_weights = "ema"      # which weights of the previous round label the images
   method.randaugment_num_ops = 2
   method.randaugment_magnitude = 0.9
 
@@ -46,9 +54,9 @@ def get_config(arg=None):
   config.batch_size = 64
   config.unlabeled_ratio = 7
   config.total_steps = 2**18          # per round
-  config.ema_decay = 0.999
+  config.eval_ema_decay = 0.999
   if config.preset == "cifar100":
-    method.model_sizes = (8, 10, 12)
+    config.noisy_student.model_sizes = (8, 10, 12)
 
   if presets.is_digits(config):
     _digits(config)
@@ -65,10 +73,8 @@ def _digits(config):
   picked from the short runs in benchmarks/results/noisy_student_digits.md,
   not from the paper.
   """
-  config.method.model_sizes = (32, 48, 64)
-  config.method.pseudo_label = "hard"
-  config.method.confidence_threshold = 0.5
-  config.method.class_balance = True
+  config.noisy_student.update(dict(model_sizes=(32, 48, 64), pseudo_label="hard",
+                                   confidence_threshold=0.5, class_balance=True))
   config.method.randaugment_magnitude = 0.3
   config.model.dropout_rate = 0.3
   config.model.stochastic_depth_rate = 0.0  # small_cnn has no residual branches to drop

@@ -29,7 +29,7 @@ def get_config(arg=None):
   config.optimizer.learning_rate = 3e-4
   config.optimizer.schedule = "constant"
   config.optimizer.weight_decay = 0.0
-  config.ema_decay = 0.999
+  config.eval_ema_decay = 0.999
 
   if presets.is_digits(config):
     _digits(config)

@@ -8,6 +8,7 @@ followed by optional `labels=N` and `seed=S`.
 """
 
 import ml_collections
+from ml_collections.config_dict import placeholder
 
 from jaxssl.errors import ConfigError
 
@@ -70,6 +71,8 @@ def base_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.data.extra_unlabeled_split = preset.get("extra_unlabeled_split", "")
   config.data.flip = preset["flip"]
   config.data.num_classes = preset["num_classes"]
+  config.data.image_size = 0         # 0: the source's; otherwise images are resized to it
+  config.data.pipeline = "device"    # "device": the train set on the device; "stream": tf.data
 
   config.model = ml_collections.ConfigDict()
   config.model.name = preset["model"]
@@ -82,12 +85,23 @@ def base_config(arg: str | None = None) -> ml_collections.ConfigDict:
       name="sgd", learning_rate=0.03, momentum=0.9, nesterov=True, weight_decay=5e-4,
       schedule="fixmatch_cosine", warmup_steps=0, b1=0.9, b2=0.999, grad_clip_norm=0.0))
 
+  # How the run goes: jaxssl.stages.RUNNERS ("train", "finetune", "distill", "noisy_student").
+  config.runner = "train"
+  # runner "finetune" (and "distill"): continue at another resolution from the trained weights.
+  config.finetune = ml_collections.ConfigDict(dict(image_size=0, total_steps=0,
+                                                   init_weights="raw"))
+  # Optimizer fields the fine-tuning stage sets; None keeps the run's own.
+  config.finetune.optimizer = ml_collections.ConfigDict(dict(
+      name=placeholder(str), learning_rate=placeholder(float), weight_decay=placeholder(float),
+      schedule=placeholder(str), warmup_steps=placeholder(int)))
+
   config.method = ml_collections.ConfigDict({"name": "supervised"})
   config.batch_size = 64        # labeled batch B
   config.unlabeled_ratio = 7    # mu: unlabeled batch is mu * B
   config.total_steps = 2**20
   config.steps_per_dispatch = 1  # > 1 runs several steps per dispatch with lax.scan
-  config.ema_decay = 0.999       # 0 turns off the EMA evaluation copy
+  config.eval_ema_decay = 0.999  # EMA of the weights for evaluation, from the initial ones; 0: off
+  config.eval_ema_warmup = True  # the plain mean until 1 / (1 - decay) steps (losses.averaging_decay)
   config.log_every = 100
   config.eval_every = 1000
   config.checkpoint_every = 5000
@@ -113,7 +127,7 @@ def digits_run(config: ml_collections.ConfigDict, total_steps: int) -> None:
   config.eval_every = 250
   config.checkpoint_every = 500
   config.eval_batch_size = 360
-  config.ema_decay = 0.99
+  config.eval_ema_decay = 0.99
 
 
 def oliver_protocol(config: ml_collections.ConfigDict, learning_rate: float) -> None:
@@ -150,3 +164,18 @@ def digits_consistency(config: ml_collections.ConfigDict, unlabeled_ratio: int =
   config.unlabeled_ratio = unlabeled_ratio
   config.method.rampup_steps = 600
   digits_run(config, total_steps=1500)
+
+
+def supervised(arg: str | None = None) -> ml_collections.ConfigDict:
+  """The supervised-only baseline (configs/supervised.py): the labeled subset alone.
+
+  Here rather than in configs/ so that other configs can embed it, e.g. as
+  the teacher a distillation run trains first (configs/deit.py).
+  """
+  config = base_config(arg)
+  config.method.name = "supervised"
+  config.unlabeled_ratio = 0
+  if is_digits(config):
+    config.batch_size = 64
+    digits_run(config, total_steps=2000)
+  return config

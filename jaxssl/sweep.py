@@ -1,7 +1,7 @@
 """Trains a grid of (method, labels, seed) runs and writes the papers' error-rate table.
 
   python -m jaxssl.sweep --methods=fixmatch,mixmatch,pseudo_label,supervised \
-      --labels=20,50,100 --seeds=0,1,2 --preset=digits \
+      --labels=20,50,100 --seeds=0,1,2 --preset=digits --configs=configs \
       --root=runs/sweep_digits --out=benchmarks/results/digits.md [--steps=N]
 
 Ablations: each --variant NAME:key=value,... adds one row per method, trained
@@ -12,18 +12,20 @@ DeiT distillation rows:
       --variant=none:method.distillation=none --variant=hard:method.distillation=hard
 
 Runs go one after another, each in `<root>/<method>[/<variant>]/labels<N>/seed<S>`, trained
-by `jaxssl.train.run` on `configs/<method>.py`'s
-`get_config(f"{preset},labels={N},seed={S}")`. A run whose results.json exists
+by `jaxssl.stages.run` (so `config.runner` picks the stages, as in launch.py) on
+`<configs>/<method>.py`'s `get_config(f"{preset},labels={N},seed={S}")`; the
+seed is the labeled split's and the training's. A run whose results.json exists
 is skipped, so a sweep that was stopped picks up where it left off (a run
 stopped half-way resumes from its last checkpoint). With --report_only
 nothing is trained and the table covers the finished runs (a missing cell
 reads n/a). The table follows the seed papers' result tables (Berthelot et
-al., 2019; Sohn et al., 2020):
-error rate (%) = 100 (1 - accuracy), mean ± standard deviation over the seeds,
-one row per method, one column per label count.
+al., 2019; Sohn et al., 2020): error rate (%) = 100 (1 - accuracy), mean ±
+standard deviation over the seeds, with the worst seed's error, one row per
+method, one column per label count. Next to the table (--out) goes a bar
+chart of the same numbers (.png).
 
-Like launch.py, this is a top-level entry point, so it imports `jaxssl.train`;
-no library module does (see the dependency rules in DESIGN.md).
+Like launch.py, this is a top-level entry point: it imports `jaxssl.stages`,
+and no library module imports it (see the dependency rules in DESIGN.md).
 """
 
 import ast
@@ -31,21 +33,24 @@ import importlib.util
 import json
 import os
 import statistics
+import sys
 from typing import Sequence
 
 from absl import app, flags, logging
 
-from jaxssl import metrics_log, train
+from jaxssl import metrics_log, plots, renamed_fields, stages
 from jaxssl.errors import ConfigError
 
-CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           "configs")
 STATISTICS = ("final", "median_last_20", "best")
 
 
-def load_config(method: str, arg: str, configs_dir: str = CONFIGS_DIR):
-  """`configs/<method>.py`'s `get_config(arg)`, loaded from its file."""
+def load_config(method: str, arg: str, configs_dir: str):
+  """`<configs_dir>/<method>.py`'s `get_config(arg)`, loaded from its file."""
   path = os.path.join(configs_dir, f"{method}.py")
+  if not os.path.isfile(path):
+    raise ConfigError(
+        f"No config file {path} for method {method!r}. Pass --configs=<folder> with one "
+        "<method>.py per method (the repository's configs/ folder).")
   spec = importlib.util.spec_from_file_location(f"jaxssl_sweep_configs.{method}", path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
@@ -85,7 +90,9 @@ def apply_overrides(config, overrides: dict) -> None:
     for parent in parents:
       node = node.get(parent) if hasattr(node, "get") else None
     if node is None or not hasattr(node, "get") or field not in node:
-      raise ConfigError(f"Override {key}={value!r}: the config has no field {key!r}.")
+      new = renamed_fields.replacement(key)
+      raise ConfigError(f"Override {key}={value!r}: the config has no field {key!r}"
+                        + (f"; it was renamed: use {new}." if new else "."))
     node[field] = value
 
 
@@ -107,8 +114,8 @@ def read_results(workdir: str) -> dict | None:
 
 
 def run_grid(methods: Sequence[str], labels: Sequence[int], seeds: Sequence[int],
-             preset: str, root: str, steps: int | None = None,
-             configs_dir: str = CONFIGS_DIR, overrides: dict | None = None,
+             preset: str, root: str, configs_dir: str, steps: int | None = None,
+             overrides: dict | None = None,
              variants: dict[str, dict] | None = None,
              train_missing: bool = True) -> dict[tuple[str, int], list[dict]]:
   """Trains every missing run of the grid; returns {(row, labels): [results per seed]}.
@@ -135,7 +142,7 @@ def run_grid(methods: Sequence[str], labels: Sequence[int], seeds: Sequence[int]
         config.total_steps = steps
       logging.info("[%d/%d] training %s", i, len(grid), workdir)
       os.makedirs(workdir, exist_ok=True)
-      found = train.run(config, workdir)
+      found = stages.run(config, workdir)
     else:
       logging.info("[%d/%d] skipping %s: results.json exists", i, len(grid), workdir)
     row = row_name(method, variant)
@@ -152,35 +159,49 @@ def error_rate(results: dict, statistic: str) -> tuple[float, str]:
   return 100.0 * (1.0 - results[key][statistic]), "EMA" if key == "ema_accuracy" else "raw"
 
 
+def error_rates(results: dict[tuple[str, int], list[dict]], methods: Sequence[str],
+                labels: Sequence[int], statistic: str = "final"
+                ) -> tuple[dict[str, dict[int, list[float]]], dict[str, set[str]]]:
+  """{row: {labels: [error % per seed]}} and {row: the kinds of weights evaluated}."""
+  rates, weights = {}, {}
+  for method in methods:
+    rates[method], weights[method] = {}, set()
+    for num_labels in labels:
+      for run in results.get((method, num_labels), []):
+        rate, kind = error_rate(run, statistic)
+        rates[method].setdefault(num_labels, []).append(rate)
+        weights[method].add(kind)
+  return rates, weights
+
+
 def error_table(results: dict[tuple[str, int], list[dict]], methods: Sequence[str],
                 labels: Sequence[int], preset: str, statistic: str = "final") -> str:
-  """The markdown table: error rate (%) mean ± std over seeds, rows x label counts.
+  """The markdown table: error rate (%) mean ± std (worst) over seeds, rows x label counts.
 
   `methods` are the row names (`row_name` of each method and variant).
   """
+  rates, weights = error_rates(results, methods, labels, statistic)
   header = ("| Method | " + " | ".join(f"{n} labels" if n >= 0 else "all labels" for n in labels)
             + " | weights |")
   lines = [header, "|" + "---|" * (len(labels) + 2)]
   seeds_seen = set()
   for method in methods:
-    cells, weights = [], set()
+    cells = []
     for num_labels in labels:
-      runs = results.get((method, num_labels), [])
-      if runs:
-        seeds_seen.add(len(runs))
-      rates = []
-      for run in runs:
-        rate, kind = error_rate(run, statistic)
-        rates.append(rate)
-        weights.add(kind)
-      std = statistics.stdev(rates) if len(rates) > 1 else 0.0
-      cells.append(f"{statistics.mean(rates):.2f} ± {std:.2f}" if rates else "n/a")
-    lines.append(f"| {method} | " + " | ".join(cells) + f" | {'/'.join(sorted(weights))} |")
+      values = rates[method].get(num_labels, [])
+      if not values:
+        cells.append("n/a")
+        continue
+      seeds_seen.add(len(values))
+      std = statistics.stdev(values) if len(values) > 1 else 0.0
+      cells.append(f"{statistics.mean(values):.2f} ± {std:.2f} ({max(values):.2f})")
+    lines.append(f"| {method} | " + " | ".join(cells) + f" | {'/'.join(sorted(weights[method]))} |")
   runs_text = "/".join(str(n) for n in sorted(seeds_seen))
   caption = (f"Error rate (%) on {preset} over {runs_text} runs (seeds), mean ± std "
-             f"(sample standard deviation), from the {statistic.replace('_', ' ')} test "
-             "evaluation of each run. \"weights\": EMA = the exponential moving average of "
-             "the parameters (used whenever a run kept one), raw = the trained parameters.")
+             f"(sample standard deviation) and, in brackets, the worst seed's, from the "
+             f"{statistic.replace('_', ' ')} test evaluation of each run. \"weights\": EMA = "
+             "the exponential moving average of the parameters (used whenever a run kept one), "
+             "raw = the trained parameters.")
   return caption + "\n\n" + "\n".join(lines) + "\n"
 
 
@@ -189,8 +210,10 @@ _METHODS = flags.DEFINE_list("methods", "fixmatch,mixmatch,pseudo_label,supervis
 _LABELS = flags.DEFINE_list("labels", "20,50,100", "Numbers of labeled examples.")
 _SEEDS = flags.DEFINE_list("seeds", "0,1,2", "Seeds (model init, batches and labeled split).")
 _PRESET = flags.DEFINE_string("preset", "digits", "Data-set preset of jaxssl.presets.")
+_CONFIGS = flags.DEFINE_string("configs", "configs", "Folder of the <method>.py config files.")
 _ROOT = flags.DEFINE_string("root", "runs/sweep", "Directory holding one workdir per run.")
-_OUT = flags.DEFINE_string("out", None, "Markdown file for the table (it is printed anyway).")
+_OUT = flags.DEFINE_string("out", None, "Markdown file for the table (it is printed anyway); "
+                           "its plot goes beside it, as .png.")
 _STEPS = flags.DEFINE_integer("steps", None, "Overrides config.total_steps of every run.")
 _SET = flags.DEFINE_multi_string("set", [], "key=value: a config override for every run.")
 _VARIANTS = flags.DEFINE_multi_string(
@@ -203,17 +226,30 @@ _STATISTIC = flags.DEFINE_enum("statistic", "final", STATISTICS,
 
 def main(argv):
   del argv
+  try:
+    sweep()
+  except ConfigError as error:
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
+def sweep():
+  """Trains the grid the flags describe; prints and writes its table and plot."""
   methods, labels = _METHODS.value, [int(n) for n in _LABELS.value]
   variants = dict(parse_variant(v) for v in _VARIANTS.value) or None
   results = run_grid(methods, labels, [int(s) for s in _SEEDS.value], _PRESET.value,
-                     _ROOT.value, _STEPS.value, overrides=parse_overrides(_SET.value),
-                     variants=variants, train_missing=not _REPORT_ONLY.value)
+                     _ROOT.value, _CONFIGS.value, _STEPS.value,
+                     overrides=parse_overrides(_SET.value), variants=variants,
+                     train_missing=not _REPORT_ONLY.value)
   rows = list(dict.fromkeys(row for row, _ in results))  # grid order, stage rows included
   table = error_table(results, rows, labels, _PRESET.value, _STATISTIC.value)
   if _OUT.value:
     os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
     with open(_OUT.value, "w") as f:
       f.write(table)
+    plots.error_bars(error_rates(results, rows, labels, _STATISTIC.value)[0],
+                     os.path.splitext(_OUT.value)[0] + ".png",
+                     title=f"Test error on {_PRESET.value}")
   print(table)
 
 

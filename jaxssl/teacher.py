@@ -1,62 +1,26 @@
-"""A finished jaxssl run, loaded read-only as a frozen teacher.
+"""A finished jaxssl run, loaded read-only as a frozen model.
 
 Noisy Student (Xie et al., 2020) labels the unlabeled images with the previous
-round's model, and DeiT (Touvron et al., 2021) distills from a classifier
-trained beforehand. Both read a workdir written by jaxssl.train: its
-config.json rebuilds the model, and orbax restores the parameters (raw, or
-their EMA) and the batch statistics from the latest checkpoint. Nothing in the
-workdir is written, and the optimizer state is not read.
+round's model, DeiT (Touvron et al., 2021) distills from a classifier trained
+beforehand, and a fine-tuning stage starts from the pre-training stage's
+weights. All read a workdir written by jaxssl.train: its config.json rebuilds
+the model, and orbax restores the parameters (raw, or their evaluation EMA)
+and the batch statistics from the latest checkpoint. Nothing in the workdir
+is written, and the optimizer state is not read.
 """
 
-import dataclasses
 import json
 import os
-from typing import Any, Callable
 
 import jax
 import ml_collections
 import orbax.checkpoint as ocp
 
-from jaxssl import checkpointing, data, models, sharding, train
+from jaxssl import checkpointing, data, models, sharding
 from jaxssl.errors import ConfigError
+from jaxssl.methods import FrozenModel
 
 WEIGHTS = ("raw", "ema")
-
-
-@dataclasses.dataclass(frozen=True)
-class Teacher:
-  """A trained classifier: its run's config, model function and variables.
-
-  Attributes:
-    workdir: the run it was loaded from.
-    config: that run's config.
-    apply_fn: `(params, batch_stats, x, train, rng) -> (logits, batch_stats)`,
-      normalizing with the statistics of the run's training images.
-    params: the restored parameters (raw or EMA), replicated over the mesh.
-    batch_stats: the restored batch statistics (`{}` without batch norm).
-    image_size: (H, W) of the images the teacher was trained on.
-  """
-
-  workdir: str
-  config: ml_collections.ConfigDict
-  apply_fn: Callable
-  params: Any
-  batch_stats: Any
-  image_size: tuple[int, int]
-
-  def logits_fn(self) -> Callable[[jax.Array], jax.Array]:
-    """`images float [N, H, W, C] in [0, 1] -> eval-mode logits`, with no gradient.
-
-    Images of another size are first resized to the teacher's (e.g. a student
-    fine-tuned at a higher resolution keeps its base-resolution teacher).
-    """
-    def logits(images):
-      if images.shape[1:3] != self.image_size:
-        images = jax.image.resize(
-            images, (images.shape[0], *self.image_size, images.shape[-1]), method="linear")
-      teacher_logits, _ = self.apply_fn(self.params, self.batch_stats, images, False, None)
-      return jax.lax.stop_gradient(teacher_logits)
-    return logits
 
 
 def read_config(workdir: str) -> ml_collections.ConfigDict:
@@ -81,7 +45,7 @@ def restore_variables(workdir: str, model, image_shape, mesh, weights: str = "ra
   """{"params", "batch_stats"} of the latest checkpoint in `workdir`, read-only.
 
   `model` and `image_shape` give the expected structure and shapes; `weights`
-  "ema" takes the parameters' EMA (the train loop's `ema_state.ema`).
+  "ema" takes the parameters' evaluation EMA (the train state's `eval_ema.ema`).
   """
   if weights not in WEIGHTS:
     raise ConfigError(f"Teacher weights {weights!r}; use one of {WEIGHTS}.")
@@ -101,7 +65,7 @@ def restore_variables(workdir: str, model, image_shape, mesh, weights: str = "ra
                        jax.random.key(0)))
     target = {"batch_stats": abstract["batch_stats"],
               **({"params": abstract["params"]} if weights == "raw" else
-                 {"ema_state": {"ema": abstract["params"]}})}
+                 {"eval_ema": {"ema": abstract["params"]}})}
     try:
       restored = manager.restore(step, args=ocp.args.PyTreeRestore(
           item=target, partial_restore=True,
@@ -119,36 +83,34 @@ def restore_variables(workdir: str, model, image_shape, mesh, weights: str = "ra
         f"The checkpoint at step {step} in {workdir} lacks {'/'.join(target)} for the model its "
         f"config.json describes. Point at an intact workdir of a finished run"
         + (", or use teacher_weights='raw'." if weights == "ema" else "."))
-  params = restored["params"] if weights == "raw" else restored["ema_state"]["ema"]
+  params = restored["params"] if weights == "raw" else restored["eval_ema"]["ema"]
   return {"params": params, "batch_stats": restored["batch_stats"]}
 
 
-def load_teacher(workdir: str, config: ml_collections.ConfigDict, dataset: data.Dataset,
-                 mesh) -> Teacher:
-  """Loads the run in `workdir` as a teacher for a run of `config` on `dataset`.
+def load_model(workdir: str, dataset: data.Dataset, mesh, weights: str = "raw",
+               source: str | None = None) -> FrozenModel:
+  """Loads the finished run in `workdir` as a frozen model for data from `dataset`.
 
-  `dataset` is the source at its native resolution. The teacher must have been
-  trained on the same source (same classes, same input normalization);
-  `config.method.teacher_weights` picks its raw or EMA parameters.
+  `dataset` is the source at its native resolution; the run must have been
+  trained on the same source (`source`, when given, is checked against the
+  run's config.data.source), hence the same classes and input normalization.
+  `weights` picks its raw or evaluation-EMA parameters.
   """
-  teacher_config = read_config(workdir)
-  weights = config.method.teacher_weights
-  if teacher_config.data.source != config.data.source or (
-      teacher_config.data.num_classes != dataset.num_classes):
+  config = read_config(workdir)
+  if source is not None and (config.data.source != source
+                             or config.data.num_classes != dataset.num_classes):
     raise ConfigError(
-        f"The teacher in {workdir} was trained on {teacher_config.data.source} with "
-        f"{teacher_config.data.num_classes} classes, but this run trains on "
-        f"{config.data.source} with {dataset.num_classes}. Use a teacher trained on the same "
-        f"data source.")
-  if weights == "ema" and not teacher_config.ema_decay:
+        f"The run in {workdir} was trained on {config.data.source} with "
+        f"{config.data.num_classes} classes, but this run trains on {source} with "
+        f"{dataset.num_classes}. Use a run trained on the same data source.")
+  if weights == "ema" and not config.get("eval_ema_decay"):
     raise ConfigError(
-        f"config.method.teacher_weights='ema' but the run in {workdir} kept no EMA "
-        f"(its ema_decay is 0). Set config.method.teacher_weights='raw'.")
-  image_size = teacher_config.data.get("image_size", 0)
-  if image_size and dataset.image_shape[:2] != (image_size, image_size):
-    dataset = train.resize_dataset(dataset, image_size)
-  model, apply_fn = train.build_model(teacher_config, dataset.num_classes, dataset.train_images)
+        f"Weights 'ema' were asked of the run in {workdir}, but it kept no evaluation EMA "
+        f"(its eval_ema_decay is 0 or unset). Ask for its 'raw' weights.")
+  image_size = config.data.get("image_size", 0) or dataset.image_shape[0]
+  dataset = data.resize_dataset(dataset, image_size)
+  mean, std = data.channel_stats(dataset.train_images)
+  model, apply_fn = models.build_model(config, dataset.num_classes, mean, std)
   variables = restore_variables(workdir, model, dataset.image_shape, mesh, weights)
-  return Teacher(workdir=workdir, config=teacher_config, apply_fn=apply_fn,
-                 params=variables["params"], batch_stats=variables["batch_stats"],
-                 image_size=tuple(dataset.image_shape[:2]))
+  return FrozenModel(variables=variables, apply_fn=apply_fn,
+                     image_size=tuple(dataset.image_shape[:2]))

@@ -1,20 +1,28 @@
-"""The method-agnostic training loop.
+"""One training run: the method-agnostic loop.
 
-Stages, in order: validate the config, build the mesh, load the data and
-draw the labeled split, build the model and method (all of which check and
-write nothing), claim the workdir, create (or restore) the sharded train
-state, then loop over jit-compiled steps with
-periodic logging, evaluation and checkpoints, and finally write results.json.
+Stages, in order: check the config, build the mesh, the batch source (which
+loads the data and draws the labeled split), the method (which checks every
+option), the model and the optimizer; all of this writes nothing. Only then
+claim the workdir, create (or restore) the replicated train state, and loop
+over jit-compiled steps with periodic logging, evaluation and checkpoints;
+finally write results.json and learning_curve.png.
 
-One step draws its batch on the device from `fold_in(key, step)`, so a
-resumed run sees exactly the batches an uninterrupted run would. The loop
+The compiled step is `step(state, shared, per_step, frozen)`: the train state
+(donated), the batch source's inputs (the device-resident data set, or the
+streamed batches of this dispatch) and the method's frozen inputs. All data
+are arguments, never constants closed over, so the executable does not grow
+with the data set. A step draws its randomness from `fold_in(key, step)`, so
+a resumed run sees exactly the numbers an uninterrupted run would. The loop
 never reads a device value between log points.
+
+Multi-stage runs (Noisy Student's rounds, pre-train then fine-tune, a
+distillation teacher trained first) are jaxssl.stages, which calls `train`
+once per stage with that stage's `StageInputs`.
 """
 
 import dataclasses
-import functools
 import time
-from typing import Any, Callable
+from typing import Any
 
 import flax
 import jax
@@ -24,21 +32,47 @@ import numpy as np
 import optax
 from absl import logging
 
-from jaxssl import checkpointing, data, metrics_log, models, optim, sharding
+from jaxssl import (checkpointing, data, evaluation, losses, metrics_log, models, optim, plots,
+                    renamed_fields, sharding)
 from jaxssl.errors import ConfigError
-from jaxssl.methods import Method, get_method
-
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+from jaxssl.methods import Method, make_method, method_module
 
 
 @flax.struct.dataclass
 class TrainState:
+  """Everything a step updates; replicated over the mesh and checkpointed.
+
+  `eval_ema` is the evaluation EMA of the parameters (an `optax.EmaState`
+  started at the initial parameters), or {} when config.eval_ema_decay is 0.
+  With config.eval_ema_warmup its decay is `losses.averaging_decay`: the
+  plain mean of the parameters so far until the EMA's horizon is reached.
+  """
   step: jax.Array
   params: Any
   batch_stats: Any
   opt_state: Any
   extra: Any
-  ema_state: Any
+  eval_ema: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class StageInputs:
+  """What a multi-stage runner hands one run beyond its config (see jaxssl.stages).
+
+  Attributes:
+    dataset: the source, already loaded at its native resolution (stages
+      share one load); None loads `config.data.source`.
+    frozen: the method's frozen inputs by name (`Method.frozen_inputs`):
+      device arrays or pytrees of them, e.g. a `methods.FrozenModel` teacher.
+    initial_variables: {"params", "batch_stats"} to start from instead of a
+      random initialization (fine-tuning).
+    unlabeled_indices: the unlabeled set, indices into the unlabeled pool,
+      instead of the config's (a Noisy Student round's pseudo-labelled images).
+  """
+  dataset: data.Dataset | None = None
+  frozen: dict = dataclasses.field(default_factory=dict)
+  initial_variables: dict | None = None
+  unlabeled_indices: np.ndarray | None = None
 
 
 @dataclasses.dataclass
@@ -46,41 +80,47 @@ class Experiment:
   """Everything built from a config before the first step."""
   config: ml_collections.ConfigDict
   mesh: jax.sharding.Mesh
-  dataset: data.Dataset
-  device_data: data.DeviceData
+  source: Any  # data.DeviceSource | data.StreamSource
+  num_classes: int
+  image_shape: tuple[int, int, int]
   model: Any
-  apply_fn: Callable
+  apply_fn: Any
   method: Method
   optimizer: optax.GradientTransformation
-  ema: optax.GradientTransformation
-  image_shape: tuple[int, ...]
+  predictor: evaluation.Predictor
   labeled_indices: np.ndarray
   split_fingerprint: dict
-  # Hooks for the multi-stage drivers (jaxssl.self_training, jaxssl.finetune); None in a plain run.
-  teacher_fn: Callable | None = None      # float images -> frozen teacher logits, given to loss_fn
-  unlabeled_targets: jax.Array | None = None  # [U, K], one target per unlabeled example
-  initial_variables: Any = None           # {"params", "batch_stats"} replacing the random init
+  inputs: StageInputs
 
 
-def validate_config(config: ml_collections.ConfigDict) -> None:
-  """Refuses out-of-range values before anything is loaded or written."""
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Refuses out-of-range run fields (not the method's) before anything is loaded or written."""
+  renamed_fields.check(config)
   positive = ("total_steps", "batch_size", "log_every", "eval_every", "checkpoint_every",
               "keep_checkpoints", "eval_batch_size", "steps_per_dispatch")
   for name in positive:
-    if config[name] <= 0:
-      raise ConfigError(f"config.{name}={config[name]} must be a positive integer.")
+    if not isinstance(config[name], int) or config[name] <= 0:
+      raise ConfigError(f"config.{name}={config[name]!r} must be a positive integer.")
   if config.unlabeled_ratio < 0:
     raise ConfigError(f"config.unlabeled_ratio={config.unlabeled_ratio} must be >= 0.")
-  if not 0.0 <= config.ema_decay < 1.0:
-    raise ConfigError(f"config.ema_decay={config.ema_decay} must be in [0, 1); 0 turns EMA off.")
-  if config.dtype not in DTYPES:
-    raise ConfigError(f"config.dtype={config.dtype!r}; use one of {list(DTYPES)}.")
+  if not 0.0 <= config.eval_ema_decay < 1.0:
+    raise ConfigError(f"config.eval_ema_decay={config.eval_ema_decay} must be in [0, 1); "
+                      "0 turns the evaluation EMA off.")
+  if not isinstance(config.eval_ema_warmup, bool):
+    raise ConfigError(f"config.eval_ema_warmup={config.eval_ema_warmup!r}; use True or False.")
+  models.compute_dtype(config)
+  if config.data.pipeline not in data.PIPELINES:
+    raise ConfigError(f"config.data.pipeline={config.data.pipeline!r}; use one of "
+                      f"{data.PIPELINES}.")
+  if config.data.pipeline == "stream" and not config.data.source.startswith("tfds:"):
+    raise ConfigError(f"config.data.pipeline='stream' reads TFDS, but config.data.source is "
+                      f"{config.data.source!r}; use a 'tfds:<name>' source or pipeline='device'.")
   for name in ("log_every", "eval_every", "checkpoint_every"):
     if config[name] % config.steps_per_dispatch:
       raise ConfigError(
           f"config.{name}={config[name]} must be a multiple of "
           f"config.steps_per_dispatch={config.steps_per_dispatch}.")
-  get_method(config.method.name)
+  method_module(config.method.name)
 
 
 def unlabeled_batch_size(config, mesh) -> int:
@@ -88,206 +128,185 @@ def unlabeled_batch_size(config, mesh) -> int:
   return config.batch_size * config.unlabeled_ratio or mesh.devices.size
 
 
-def load_data(config, mesh, dataset: data.Dataset | None = None):
-  """Loads the source (unless given), draws the labeled split, puts arrays on the device."""
-  if dataset is None:
-    dataset = data.load_source(config.data.source, config.data.data_dir or None)
-  image_size = config.data.get("image_size", 0)
-  if image_size and dataset.image_shape[:2] != (image_size, image_size):
-    dataset = resize_dataset(dataset, image_size)
-  num_train = len(dataset.train_labels)
-  if config.data.num_labeled == -1:
-    labeled = np.arange(num_train)
-  else:
-    labeled = data.labeled_split(dataset.train_labels, config.data.num_labeled,
-                                 dataset.num_classes, config.data.split_seed)
+def _split(config, train_labels: np.ndarray, num_classes: int):
+  labeled = data.labeled_split(train_labels, config.data.num_labeled, num_classes,
+                               config.data.split_seed)
   fingerprint = {"source": config.data.source, "num_labeled": config.data.num_labeled,
-                 "split_seed": config.data.split_seed, "num_train": num_train}
-  unlabeled = data.unlabeled_indices(num_train, labeled,
-                                     include_labeled=config.data.unlabeled_includes_labeled)
-  device_data = data.make_device_data(dataset, labeled, unlabeled, sharding.replicated(mesh))
-  return dataset, device_data, labeled, fingerprint
+                 "split_seed": config.data.split_seed, "num_train": len(train_labels)}
+  return labeled, fingerprint
 
 
-def resize_dataset(dataset: data.Dataset, image_size: int, chunk: int = 1024) -> data.Dataset:
-  """The data set with every image resized (bicubic) to image_size x image_size.
-
-  For training at another resolution than the source's, e.g. DeiT's
-  fine-tuning at a higher resolution (Touvron et al., 2021, Sec. 6).
-  """
-  @jax.jit
-  def resize(images):
-    shape = (images.shape[0], image_size, image_size, images.shape[-1])
-    resized = jax.image.resize(images.astype(jnp.float32), shape, method="bicubic")
-    return jnp.clip(jnp.round(resized), 0, 255).astype(jnp.uint8)
-
-  def resize_all(images):
-    return np.concatenate([np.asarray(resize(images[i:i + chunk]))
-                           for i in range(0, len(images), chunk)])
-
-  return dataclasses.replace(dataset, train_images=resize_all(dataset.train_images),
-                             test_images=resize_all(dataset.test_images))
-
-
-def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  """Per-channel mean and std of uint8 images, on the [0, 1] scale."""
-  flat = images.reshape(-1, images.shape[-1]).astype(np.float64) / 255.0
-  return flat.mean(0).astype(np.float32), np.maximum(flat.std(0), 1e-3).astype(np.float32)
+def _device_source(config, mesh, inputs: StageInputs):
+  """The device-resident source; returns it, classes, image shape, stats, split, fingerprint."""
+  dataset = inputs.dataset or data.load_source(
+      config.data.source, config.data.data_dir or None,
+      extra_unlabeled_split=config.data.extra_unlabeled_split)
+  if config.data.image_size:
+    dataset = data.resize_dataset(dataset, config.data.image_size)
+  labeled, fingerprint = _split(config, dataset.train_labels, dataset.num_classes)
+  unlabeled = inputs.unlabeled_indices
+  if unlabeled is None:
+    unlabeled = data.unlabeled_indices(len(dataset.train_labels), labeled,
+                                       config.data.unlabeled_includes_labeled,
+                                       dataset.num_extra_unlabeled)
+  source = data.DeviceSource(dataset, labeled, unlabeled, mesh, config.batch_size,
+                             unlabeled_batch_size(config, mesh))
+  return (source, dataset.num_classes, dataset.image_shape,
+          data.channel_stats(dataset.train_images), labeled, fingerprint)
 
 
-def build_model(config, num_classes: int, train_images: np.ndarray):
-  model = models.create_model(
-      config.model.name, num_classes, dtype=DTYPES[config.dtype],
-      dropout_rate=config.model.dropout_rate,
-      stochastic_depth_rate=config.model.stochastic_depth_rate, **config.model.kwargs)
-  mean, std = channel_stats(train_images)
-  return model, models.make_apply_fn(model, mean, std)
+def _stream_source(config, mesh, inputs: StageInputs):
+  """The tf.data source; returns what `_device_source` does."""
+  if inputs.dataset is not None or inputs.unlabeled_indices is not None:
+    raise ConfigError("config.data.pipeline='stream' reads its data from TFDS; this run's "
+                      "stages hand it an in-memory data set. Use pipeline='device'.")
+  name = config.data.source.partition(":")[2]
+  data_dir = config.data.data_dir or None
+  image_size = config.data.image_size or None
+  num_classes, image_shape, train_labels, stats = data.stream_info(name, data_dir, image_size)
+  labeled, fingerprint = _split(config, train_labels, num_classes)
+  source = data.StreamSource(
+      name, data_dir, num_train=len(train_labels), labeled_indices=labeled,
+      include_labeled=config.data.unlabeled_includes_labeled,
+      extra_unlabeled_split=config.data.extra_unlabeled_split, mesh=mesh,
+      labeled_batch_size=config.batch_size,
+      unlabeled_batch_size=unlabeled_batch_size(config, mesh), image_size=image_size,
+      seed=config.seed)
+  return source, num_classes, image_shape, stats, labeled, fingerprint
 
 
-def build_experiment(config, dataset: data.Dataset | None = None) -> Experiment:
-  """Builds everything from the config; checks it all and writes nothing.
-
-  `dataset` replaces the configured source (tests build presets on stand-in data).
-  """
+def build(config: ml_collections.ConfigDict, inputs: StageInputs = StageInputs()) -> Experiment:
+  """Builds everything from the config; checks it all and writes nothing."""
+  check_config(config)
   mesh = sharding.make_mesh(config.num_devices or None)
   sharding.check_divisible(config.batch_size, mesh, "config.batch_size")
   sharding.check_divisible(unlabeled_batch_size(config, mesh), mesh,
                            "config.batch_size * config.unlabeled_ratio")
-  sharding.check_divisible(config.eval_batch_size, mesh, "config.eval_batch_size")
-  dataset, device_data, labeled, fingerprint = load_data(config, mesh, dataset)
-  model, apply_fn = build_model(config, dataset.num_classes, dataset.train_images)
+  make_source = _stream_source if config.data.pipeline == "stream" else _device_source
+  source, num_classes, image_shape, (mean, std), labeled, fingerprint = make_source(
+      config, mesh, inputs)
+  models.check_image_size(config.model, image_shape[0])
+  method = make_method(config.method, num_classes=num_classes, image_shape=image_shape,
+                       flip=config.data.flip)
+  if set(inputs.frozen) != set(method.frozen_inputs):
+    raise ConfigError(
+        f"Method {config.method.name!r} with these options reads the frozen inputs "
+        f"{sorted(method.frozen_inputs)}, but the run supplies {sorted(inputs.frozen)}. "
+        "Train it through launch.py, whose stages supply them (see config.runner).")
+  model, apply_fn = models.build_model(config, num_classes, mean, std)
   return Experiment(
-      config=config, mesh=mesh, dataset=dataset, device_data=device_data, model=model,
-      apply_fn=apply_fn, method=get_method(config.method.name),
+      config=config, mesh=mesh, source=source, num_classes=num_classes,
+      image_shape=tuple(image_shape), model=model, apply_fn=apply_fn, method=method,
       optimizer=optim.make_optimizer(config.optimizer, config.total_steps),
-      ema=optax.ema(config.ema_decay, debias=False) if config.ema_decay else optax.identity(),
-      image_shape=dataset.train_images.shape[1:], labeled_indices=labeled,
-      split_fingerprint=fingerprint)
+      predictor=evaluation.Predictor(apply_fn, mesh, config.eval_batch_size),
+      labeled_indices=labeled, split_fingerprint=fingerprint, inputs=inputs)
 
 
-def create_train_state(exp: Experiment, key: jax.Array) -> TrainState:
-  """Initial state, replicated over the mesh."""
-  def init():
-    variables = exp.initial_variables
-    if variables is None:
-      variables = models.init_variables(exp.model, key, exp.image_shape)
+def init_state(exp: Experiment, key: jax.Array) -> TrainState:
+  """The initial state, replicated over the mesh."""
+  decay = exp.config.eval_ema_decay
+
+  def init(initial_variables):
+    variables = initial_variables or models.init_variables(exp.model, key, exp.image_shape)
     params = variables["params"]
-    extra = exp.method.init_extra(
-        params, num_unlabeled=exp.device_data.num_unlabeled,
-        num_classes=exp.dataset.num_classes, cfg=exp.config)
-    return TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                      batch_stats=variables["batch_stats"],
-                      opt_state=exp.optimizer.init(params), extra=extra,
-                      ema_state=exp.ema.init(params))
-  return jax.jit(init, out_shardings=sharding.replicated(exp.mesh))()
+    return TrainState(
+        step=jnp.zeros((), jnp.int32), params=params, batch_stats=variables["batch_stats"],
+        opt_state=exp.optimizer.init(params),
+        extra=exp.method.init_extra(params, num_unlabeled=exp.source.num_unlabeled),
+        eval_ema=losses.init_teacher(params, decay) if decay else {})
+  return jax.jit(init, out_shardings=sharding.replicated(exp.mesh))(
+      exp.inputs.initial_variables)
 
 
-def make_train_step(exp: Experiment, key: jax.Array):
-  """A jit-compiled function running `steps_per_dispatch` steps; donates the state."""
-  config, method = exp.config, exp.method
+def make_step(exp: Experiment, key: jax.Array):
+  """The compiled `step(state, shared, per_step, frozen) -> (state, metrics)`.
+
+  Runs `config.steps_per_dispatch` steps (a `lax.scan` when more than one);
+  the state is donated. `shared` and `per_step` come from
+  `exp.source.next_inputs`, `frozen` is `exp.inputs.frozen`.
+  """
+  config, method, source = exp.config, exp.method, exp.source
   batch_sharding = sharding.batch_sharded(exp.mesh)
-  labeled_size, unlabeled_size = config.batch_size, unlabeled_batch_size(config, exp.mesh)
-  loss_fn = method.loss_fn
-  if exp.teacher_fn is not None:
-    loss_fn = functools.partial(loss_fn, teacher_fn=exp.teacher_fn)
 
-  def one_step(state: TrainState, _):
+  def eval_ema_decay(step):
+    if config.eval_ema_warmup:
+      return losses.averaging_decay(step, config.eval_ema_decay)
+    return config.eval_ema_decay
+
+  def one_step(state: TrainState, shared, per_step, frozen):
     data_key, loss_key = jax.random.split(jax.random.fold_in(key, state.step))
-    batch = data.sample_batch(exp.device_data, data_key, labeled_size, unlabeled_size)
-    if exp.unlabeled_targets is not None:
-      batch["unlabeled_target"] = exp.unlabeled_targets[batch["unlabeled_index"]]
-    batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
+    batch = jax.lax.with_sharding_constraint(source.batch(shared, per_step, data_key),
+                                             batch_sharding)
 
     def apply_fn(params, x, train, rng):
       return exp.apply_fn(params, state.batch_stats, x, train, rng)
 
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-    (loss, aux), grads = grad_fn(state.params, state.extra, batch, loss_key, state.step,
-                                 apply_fn, config)
+    grad_fn = jax.value_and_grad(method.loss_fn, has_aux=True)
+    (loss, aux), grads = grad_fn(state.params, state.extra, {**batch, **frozen}, loss_key,
+                                 state.step, apply_fn)
     updates, opt_state = exp.optimizer.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    extra = method.update_extra(state.extra, params, state.step, aux, config)
-    _, ema_state = exp.ema.update(params, state.ema_state)
+    extra = method.update_extra(state.extra, params, state.step, aux)
+    eval_ema = {}
+    if config.eval_ema_decay:
+      eval_ema = losses.update_teacher(state.eval_ema, params, eval_ema_decay(state.step))[1]
     metrics = {"loss": loss, **aux["metrics"]}
-    new_state = TrainState(step=state.step + 1, params=params, batch_stats=aux["batch_stats"],
-                           opt_state=opt_state, extra=extra, ema_state=ema_state)
-    return new_state, metrics
+    return TrainState(step=state.step + 1, params=params, batch_stats=aux["batch_stats"],
+                      opt_state=opt_state, extra=extra, eval_ema=eval_ema), metrics
 
-  def multi_step(state: TrainState):
+  def multi_step(state: TrainState, shared, per_step, frozen):
     if config.steps_per_dispatch == 1:
       # No scan: XLA:CPU runs convolutions inside a while loop ~100x slower.
-      return one_step(state, None)
-    state, metrics = jax.lax.scan(one_step, state, length=config.steps_per_dispatch)
+      first = None if per_step is None else jax.tree.map(lambda x: x[0], per_step)
+      return one_step(state, shared, first, frozen)
+
+    def scanned(state, step_inputs):
+      return one_step(state, shared, step_inputs, frozen)
+    state, metrics = jax.lax.scan(scanned, state, per_step, length=config.steps_per_dispatch)
     return state, jax.tree.map(jnp.mean, metrics)
 
   replicated = sharding.replicated(exp.mesh)
   return jax.jit(multi_step, out_shardings=(replicated, replicated), donate_argnums=0)
 
 
-def ema_params(exp: Experiment, state: TrainState):
-  return state.ema_state.ema if exp.config.ema_decay else None
+def evaluate(exp: Experiment, state: TrainState) -> dict[str, float]:
+  """Test accuracy of the raw (method's eval) weights and of their EMA.
 
-
-def make_predict_fn(exp: Experiment):
-  """jit-compiled eval-mode logits for a batch of uint8 images."""
-  def predict(params, batch_stats, images):
-    logits, _ = exp.apply_fn(params, batch_stats, images.astype(jnp.float32) / 255.0,
-                             False, None)
-    return logits
-  return jax.jit(predict, out_shardings=sharding.replicated(exp.mesh))
-
-
-def predict_all(exp: Experiment, predict_fn, params, batch_stats, images: np.ndarray) -> np.ndarray:
-  """Eval-mode logits for a host array of images, in padded, sharded batches."""
-  batch_sharding = sharding.batch_sharded(exp.mesh)
-  outputs = []
-  for batch, mask in data.eval_batches(images, np.zeros(len(images), np.int32),
-                                       exp.config.eval_batch_size):
-    logits = predict_fn(params, batch_stats, jax.device_put(batch["image"], batch_sharding))
-    outputs.append(np.asarray(logits)[mask.astype(bool)])
-  return np.concatenate(outputs)
-
-
-def evaluate(exp: Experiment, predict_fn, state: TrainState) -> dict[str, float]:
-  """Test accuracy of the raw (method's eval) weights and of their EMA."""
-  candidates = {"accuracy": exp.method.eval_params(state.params, state.extra)}
-  if exp.config.ema_decay:
-    candidates["ema_accuracy"] = ema_params(exp, state)
-  labels = exp.dataset.test_labels
-  return {name: float(np.mean(
-      predict_all(exp, predict_fn, params, state.batch_stats, exp.dataset.test_images)
-      .argmax(-1) == labels)) for name, params in candidates.items()}
-
-
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       experiment: Experiment | None = None) -> dict:
-  """Trains `config` in `workdir` (resuming if it holds a checkpoint); returns results.
-
-  `experiment`, built from `config` by a driver that set its hooks, replaces
-  the one this function would build.
+  Both are evaluated with the run's batch-norm running averages, which track
+  the raw weights; the EMA of the weights does not average them. This is what
+  the FixMatch reference code does: its EMA covers the trainable variables
+  only, and batch-norm moving statistics are not trainable.
   """
-  validate_config(config)
-  exp = experiment if experiment is not None else build_experiment(config)
+  candidates = {"accuracy": exp.method.eval_params(state.params, state.extra)}
+  if exp.config.eval_ema_decay:
+    candidates["ema_accuracy"] = state.eval_ema.ema
+  return {name: exp.predictor.accuracy(params, state.batch_stats,
+                                       exp.source.test_batches(exp.predictor.batch_size))
+          for name, params in candidates.items()}
+
+
+def train(config: ml_collections.ConfigDict, workdir: str,
+          inputs: StageInputs = StageInputs()) -> dict:
+  """Trains `config` in `workdir` (resuming if it holds a checkpoint); returns its results."""
+  exp = build(config, inputs)
   # Only now, with every check passed, does the run write to its workdir.
   checkpointing.claim_workdir(workdir, config)
   data.persist_split(workdir, exp.labeled_indices, exp.split_fingerprint)
   is_chief = jax.process_index() == 0
-  key = jax.random.key(config.seed)
-  init_key, step_key = jax.random.split(key)
+  init_key, step_key = jax.random.split(jax.random.key(config.seed))
 
-  state = create_train_state(exp, init_key)
+  state = init_state(exp, init_key)
   checkpointer = checkpointing.Checkpointer(workdir, config.keep_checkpoints)
   if checkpointer.latest_step() is not None:
     state = checkpointer.restore(state)
     logging.info("Resumed %s from step %d.", workdir, int(state.step))
   start_step = int(state.step)
-  logging.info("%s on %s: %d labeled, %d unlabeled, %d test images, %d parameters, %d devices.",
-               config.method.name, config.data.source, exp.device_data.num_labeled,
-               exp.device_data.num_unlabeled, len(exp.dataset.test_labels),
-               models.count_params(state.params), exp.mesh.devices.size)
+  logging.info("%s on %s: %d labeled, %d unlabeled images, %d parameters, %d devices.",
+               config.method.name, config.data.source, exp.source.num_labeled,
+               exp.source.num_unlabeled, models.count_params(state.params),
+               exp.mesh.devices.size)
 
-  train_step = make_train_step(exp, step_key)
-  predict_fn = make_predict_fn(exp)
+  train_step = make_step(exp, step_key)
   writer = metrics_log.MetricWriter(workdir, enabled=is_chief)
   progress = metrics_log.Progress(start_step, config.total_steps)
   evals = metrics_log.read_evals(workdir, start_step)
@@ -296,7 +315,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 
   step = start_step
   while step < config.total_steps:
-    state, metrics = train_step(state)
+    shared, per_step = exp.source.next_inputs(config.steps_per_dispatch)
+    state, metrics = train_step(state, shared, per_step, exp.inputs.frozen)
     pending_metrics.append(metrics)
     step += config.steps_per_dispatch
     if step % config.log_every == 0 or step >= config.total_steps:
@@ -306,7 +326,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       means["steps_per_second"] = progress.log(step, means)
       writer.write(step, "train", means)
     if step % config.eval_every == 0 or step >= config.total_steps:
-      accuracies = evaluate(exp, predict_fn, state)
+      accuracies = evaluate(exp, state)
       evals.append({"step": step, **accuracies})
       writer.write(step, "eval", accuracies)
       logging.info("eval step %d: %s", step,
@@ -318,29 +338,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 
   results = {
       "method": config.method.name, "source": config.data.source,
-      "num_labeled": config.data.num_labeled, "seed": config.seed, "steps": step,
+      "num_labeled": config.data.num_labeled, "seed": config.seed,
+      "split_seed": config.data.split_seed, "steps": step,
       "train_seconds_this_attempt": time.perf_counter() - start_time,
       **metrics_log.summarize(evals, ("accuracy", "ema_accuracy")),
   }
   if is_chief:
     metrics_log.write_results(workdir, results)
+    plots.write_learning_curve(workdir)
   return results
-
-
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  """launch.py's entry point: trains the config in the workdir and returns its results.
-
-  Multi-stage runs go to their drivers, which import this module (hence the
-  imports here): Noisy Student's rounds, and staged runs (a fine-tune stage
-  or a distillation teacher; DeiT).
-  """
-  if config.method.name == "noisy_student":
-    from jaxssl import self_training
-    return self_training.run(config, workdir)
-  if "finetune" in config:
-    from jaxssl import finetune
-    return finetune.run(config, workdir)
-  return train_and_evaluate(config, workdir)
 
 
 def format_results(results: dict) -> str:

@@ -5,14 +5,16 @@ import os
 
 import pytest
 
-from jaxssl import sweep, train
+from jaxssl import stages, sweep
 from jaxssl.errors import ConfigError
+
+CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 
 def test_tiny_grid_trains_then_skips_finished_runs(tmp_path, monkeypatch):
   root = str(tmp_path / "sweep")
   methods, labels, seeds = ["supervised", "pseudo_label"], [20], [0, 1]
-  results = sweep.run_grid(methods, labels, seeds, "digits", root, steps=2)
+  results = sweep.run_grid(methods, labels, seeds, "digits", root, CONFIGS, steps=2)
   for method in methods:
     for seed in seeds:
       assert os.path.exists(os.path.join(sweep.run_dir(root, method, 20, seed), "results.json"))
@@ -22,16 +24,16 @@ def test_tiny_grid_trains_then_skips_finished_runs(tmp_path, monkeypatch):
   def must_not_train(config, workdir):
     raise AssertionError(f"{workdir} was trained again")
 
-  monkeypatch.setattr(train, "run", must_not_train)
-  assert sweep.run_grid(methods, labels, seeds, "digits", root, steps=2) == results
+  monkeypatch.setattr(stages, "run", must_not_train)
+  assert sweep.run_grid(methods, labels, seeds, "digits", root, CONFIGS, steps=2) == results
   # Reporting only: the finished runs are found, the missing label count is left out.
-  assert sweep.run_grid(methods, [20, 50], seeds, "digits", root, steps=2,
+  assert sweep.run_grid(methods, [20, 50], seeds, "digits", root, CONFIGS, steps=2,
                         train_missing=False) == results
   table = sweep.error_table(results, methods, labels, "digits")
   assert "| supervised |" in table and "| pseudo_label |" in table and "20 labels" in table
 
 
-def test_error_table_reports_mean_and_std_of_error_rates():
+def test_error_table_reports_mean_std_and_worst_of_error_rates():
   def run(accuracy, ema=None):
     summary = {"final": accuracy, "best": accuracy, "median_last_20": accuracy}
     return {"accuracy": summary, **({"ema_accuracy": {**summary, "final": ema}} if ema else {})}
@@ -42,22 +44,24 @@ def test_error_table_reports_mean_and_std_of_error_rates():
   table = sweep.error_table(results, ["fixmatch", "supervised"], [20, 50], "digits")
   lines = table.splitlines()
   assert lines[0].startswith("Error rate (%) on digits over 2 runs")
-  assert "| fixmatch | 15.00 ± 7.07 | 5.00 ± 0.00 | EMA |" in lines
-  assert "| supervised | 35.00 ± 7.07 | n/a | raw |" in lines
+  assert "| fixmatch | 15.00 ± 7.07 (20.00) | 5.00 ± 0.00 (5.00) | EMA |" in lines
+  assert "| supervised | 35.00 ± 7.07 (40.00) | n/a | raw |" in lines
 
 
-def test_load_config_reads_the_configs_directory():
-  config = sweep.load_config("fixmatch", "digits,labels=50,seed=2")
+def test_load_config_reads_the_configs_directory(tmp_path):
+  config = sweep.load_config("fixmatch", "digits,labels=50,seed=2", CONFIGS)
   assert config.method.name == "fixmatch"
   assert (config.data.num_labeled, config.seed) == (50, 2)
-  with pytest.raises(FileNotFoundError):
-    sweep.load_config("no_such_method", "digits")
+  with pytest.raises(ConfigError, match="--configs"):
+    sweep.load_config("no_such_method", "digits", CONFIGS)
+  with pytest.raises(ConfigError, match="--configs"):
+    sweep.load_config("fixmatch", "digits", str(tmp_path))
 
 
 def test_variants_train_one_row_each_with_their_overrides(tmp_path):
   root = str(tmp_path / "ablation")
   variants = {"slow": {"optimizer.learning_rate": 0.001}, "fast": {"optimizer.learning_rate": 0.1}}
-  results = sweep.run_grid(["supervised"], [20], [0], "digits", root, steps=1,
+  results = sweep.run_grid(["supervised"], [20], [0], "digits", root, CONFIGS, steps=1,
                            overrides={"eval_batch_size": 120}, variants=variants)
   assert set(results) == {("supervised (slow)", 20), ("supervised (fast)", 20)}
   for name, overrides in variants.items():
@@ -73,9 +77,11 @@ def test_overrides_parse_literals_and_unknown_keys_are_clear_errors():
   assert sweep.parse_variant("hard:method.distillation=hard,method.tau=1.5") == (
       "hard", {"method.distillation": "hard", "method.tau": 1.5})
   assert sweep.parse_overrides(["method.model_sizes=(4, 8)"]) == {"method.model_sizes": (4, 8)}
-  config = sweep.load_config("fixmatch", "digits")
+  config = sweep.load_config("fixmatch", "digits", CONFIGS)
   with pytest.raises(ConfigError, match="no field 'method.treshold'"):
     sweep.apply_overrides(config, {"method.treshold": 0.9})
+  with pytest.raises(ConfigError, match="renamed: use config.eval_ema_decay"):
+    sweep.apply_overrides(config, {"ema_decay": 0.9})
   with pytest.raises(ConfigError, match="not key=value"):
     sweep.parse_overrides(["threshold"])
   with pytest.raises(ConfigError, match="NAME:key=value"):
@@ -91,10 +97,10 @@ def test_staged_runs_add_a_row_per_resolution(tmp_path, monkeypatch):
     stages = [stage("pretrain", 8, 0.8), stage("finetune", 16, 0.9)]
     return {**stages[-1], "stages": stages}
 
-  monkeypatch.setattr(train, "run", fake_run)
-  results = sweep.run_grid(["deit"], [-1], [0], "digits", str(tmp_path))
+  monkeypatch.setattr(stages, "run", fake_run)
+  results = sweep.run_grid(["deit"], [-1], [0], "digits", str(tmp_path), CONFIGS)
   rows = list(dict.fromkeys(row for row, _ in results))
   assert rows == ["deit", "deit [pretrain 8px]", "deit [finetune 16px]"]
   table = sweep.error_table(results, rows, [-1], "digits")
-  assert "| deit [pretrain 8px] | 20.00 ± 0.00 | raw |" in table
-  assert "| deit [finetune 16px] | 10.00 ± 0.00 | raw |" in table
+  assert "| deit [pretrain 8px] | 20.00 ± 0.00 (20.00) | raw |" in table
+  assert "| deit [finetune 16px] | 10.00 ± 0.00 (10.00) | raw |" in table

@@ -12,6 +12,7 @@ from jaxssl import train
 from jaxssl.checkpointing import Checkpointer
 from jaxssl.errors import ConfigError, WorkdirMismatchError
 from configs import supervised
+from tests.methods.helpers import run_steps
 
 
 def tiny_config(**overrides):
@@ -32,29 +33,26 @@ def tiny_config(**overrides):
   return config
 
 
-def state_after_steps(config, workdir, steps):
-  exp = train.build_experiment(config)
+def state_after_steps(config, steps):
+  exp = train.build(config)
   init_key, step_key = jax.random.split(jax.random.key(config.seed))
-  state = train.create_train_state(exp, init_key)
-  step_fn = train.make_train_step(exp, step_key)
-  metrics = None
-  for _ in range(steps):
-    state, metrics = step_fn(state)
+  state = train.init_state(exp, init_key)
+  state, metrics = run_steps(exp, state, train.make_step(exp, step_key), steps)
   return state, jax.device_get(metrics)
 
 
 def test_one_step_same_loss_on_8_devices_as_on_1(tmp_path):
   assert jax.device_count() == 8
-  _, metrics_1 = state_after_steps(tiny_config(num_devices=1), tmp_path / "one", 1)
-  state_8, metrics_8 = state_after_steps(tiny_config(num_devices=8), tmp_path / "eight", 1)
+  _, metrics_1 = state_after_steps(tiny_config(num_devices=1), 1)
+  state_8, metrics_8 = state_after_steps(tiny_config(num_devices=8), 1)
   np.testing.assert_allclose(metrics_1["loss"], metrics_8["loss"], rtol=1e-5)
   leaf = jax.tree.leaves(state_8.params)[0]
   assert leaf.sharding.is_fully_replicated
 
 
 def test_scan_of_several_steps_matches_single_steps(tmp_path):
-  one, _ = state_after_steps(tiny_config(), tmp_path / "a", 4)
-  four, _ = state_after_steps(tiny_config(steps_per_dispatch=4), tmp_path / "b", 1)
+  one, _ = state_after_steps(tiny_config(), 4)
+  four, _ = state_after_steps(tiny_config(steps_per_dispatch=4), 1)
   for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(four.params)):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
@@ -67,7 +65,7 @@ def test_supervised_all_labels_reaches_95_percent(tmp_path):
   config.log_every = 200
   config.eval_every = 600
   config.checkpoint_every = 600
-  results = train.train_and_evaluate(config, str(tmp_path))
+  results = train.train(config, str(tmp_path))
   assert results["accuracy"]["final"] >= 0.95
   on_disk = json.loads((tmp_path / "results.json").read_text())
   assert on_disk["accuracy"]["final"] == results["accuracy"]["final"]
@@ -76,15 +74,15 @@ def test_supervised_all_labels_reaches_95_percent(tmp_path):
 
 def test_interrupted_run_resumes_to_the_same_parameters(tmp_path):
   straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
-  train.train_and_evaluate(tiny_config(), str(straight))
-  train.train_and_evaluate(tiny_config(), str(interrupted))
+  train.train(tiny_config(), str(straight))
+  train.train(tiny_config(), str(interrupted))
   # Simulate a crash between the step-4 and step-8 checkpoints.
   shutil.rmtree(interrupted / "checkpoints" / "8")
   (interrupted / "results.json").unlink()
-  resumed = train.train_and_evaluate(tiny_config(), str(interrupted))
+  resumed = train.train(tiny_config(), str(interrupted))
   assert resumed["steps"] == 8
-  exp = train.build_experiment(tiny_config())
-  template = train.create_train_state(exp, jax.random.key(1))
+  exp = train.build(tiny_config())
+  template = train.init_state(exp, jax.random.key(1))
   a = Checkpointer(str(straight), 3).restore(template)
   b = Checkpointer(str(interrupted), 3).restore(template)
   assert int(a.step) == int(b.step) == 8
@@ -93,12 +91,12 @@ def test_interrupted_run_resumes_to_the_same_parameters(tmp_path):
 
 
 def test_workdir_with_another_runs_config_is_refused_and_kept(tmp_path):
-  train.train_and_evaluate(tiny_config(), str(tmp_path))
+  train.train(tiny_config(), str(tmp_path))
   before = {p: p.read_bytes() for p in tmp_path.glob("*.json")}
   with pytest.raises(WorkdirMismatchError, match="new --workdir"):
-    train.train_and_evaluate(tiny_config(**{"data.split_seed": 5}), str(tmp_path))
+    train.train(tiny_config(**{"data.split_seed": 5}), str(tmp_path))
   with pytest.raises(WorkdirMismatchError, match="model.kwargs.width"):
-    train.train_and_evaluate(tiny_config(**{"model.kwargs.width": 4}), str(tmp_path))
+    train.train(tiny_config(**{"model.kwargs.width": 4}), str(tmp_path))
   assert {p: p.read_bytes() for p in tmp_path.glob("*.json")} == before
   assert sorted(os.listdir(tmp_path / "checkpoints"))
 
@@ -111,9 +109,48 @@ def test_workdir_with_another_runs_config_is_refused_and_kept(tmp_path):
     ({"model.name": "nope"}, "nope"),
     ({"data.source": "nope"}, "nope"),
     ({"data.num_labeled": 25}, "25"),
-    ({"ema_decay": 1.0}, "ema_decay"),
+    ({"eval_ema_decay": 1.0}, "eval_ema_decay"),
+    ({"data.pipeline": "disk"}, "pipeline"),
 ])
 def test_bad_config_fails_before_training(tmp_path, overrides, message):
   with pytest.raises(ConfigError, match=message):
-    train.train_and_evaluate(tiny_config(**overrides), str(tmp_path / "run"))
+    train.train(tiny_config(**overrides), str(tmp_path / "run"))
   assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("warmup", [False, True])
+def test_evaluation_ema_is_its_closed_form_from_the_initial_parameters(warmup):
+  decay = 0.9  # 4 updates stay within the warm-up's 1 / (1 - decay) = 10
+  config = tiny_config(num_devices=1, eval_ema_decay=decay, eval_ema_warmup=warmup)
+  exp = train.build(config)
+  init_key, step_key = jax.random.split(jax.random.key(0))
+  state = train.init_state(exp, init_key)
+  step_fn = train.make_step(exp, step_key)
+  history = [jax.device_get(state.params)]  # theta_0 .. theta_k
+  for _ in range(4):
+    state, _ = run_steps(exp, state, step_fn, 1)
+    history.append(jax.device_get(state.params))
+  # Update t blends in theta_{t+1} with weight 1 - a_t: a_t = decay, or min(decay, 1 - 1/(t+1)).
+  alphas = [min(decay, 1 - 1 / (t + 1)) if warmup else decay for t in range(4)]
+  coefficients = [np.prod(alphas)] + [(1 - a) * np.prod(alphas[t + 1:])
+                                      for t, a in enumerate(alphas)]
+  assert np.isclose(sum(coefficients), 1.0)
+  if warmup:  # a plain mean of theta_1 .. theta_4 while young
+    np.testing.assert_allclose(coefficients, [0, 0.25, 0.25, 0.25, 0.25], atol=1e-12)
+  expected = jax.tree.map(lambda *thetas: sum(c * t for c, t in zip(coefficients, thetas)),
+                          *history)
+  for got, want in zip(jax.tree.leaves(state.eval_ema.ema), jax.tree.leaves(expected)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_evaluation_ema_after_150_steps_is_near_the_raw_weights(tmp_path):
+  """decay 0.999 has a horizon of 1,000 steps; after 150 the EMA must not be chance."""
+  config = supervised.get_config("digits")
+  config.data.num_labeled = -1
+  config.num_devices = 1
+  config.eval_ema_decay = 0.999
+  config.total_steps = config.eval_every = config.checkpoint_every = 150
+  config.log_every = 50
+  results = train.train(config, str(tmp_path))
+  raw, ema = results["accuracy"]["final"], results["ema_accuracy"]["final"]
+  assert raw >= 0.9 and ema >= raw - 0.05

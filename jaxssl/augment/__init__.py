@@ -19,7 +19,7 @@ from jaxssl.augment.colour import (autocontrast, brightness, color, contrast, eq
                                    posterize, sharpness, solarize)
 from jaxssl.augment.geometric import (rotate, shear_x, shear_y, translate_x, translate_y,
                                       warp)
-from jaxssl.augment.mixing import cutmix_batch, mixup_batch
+from jaxssl.augment.mixing import cutmix_batch
 from jaxssl.augment.occlusion import cutout, random_erasing
 from jaxssl.augment.rand_augment import (FIXMATCH_POLICY, ColourOp, GeometricOp, Range,
                                         randaugment)
@@ -38,7 +38,6 @@ __all__ = [
     "cutout",
     "equalize",
     "gaussian_noise",
-    "mixup_batch",
     "posterize",
     "random_erasing",
     "randaugment",

@@ -1,10 +1,11 @@
-"""Mixing examples of a batch: MixUp and CutMix.
+"""CutMix: pasting a box of another example of the batch.
 
 Each example i is mixed with example perm(i) of the same batch, for one
-random permutation of the batch (an example may draw itself). The weight
-lambda ~ Beta(alpha, alpha) is drawn per example. Label distributions are
-mixed with the same weight as the images, so each output row still sums to 1.
-On a batch sharded over devices the permutation gathers across devices.
+random permutation of the batch (an example may draw itself). Label
+distributions are mixed with the kept area as weight, so each output row
+still sums to 1. On a batch sharded over devices the permutation gathers
+across devices. (MixUp, a blend of whole examples and of their targets, is
+`jaxssl.losses.mixup`.)
 """
 
 import jax
@@ -19,26 +20,6 @@ def _mix_labels(label_probs, partner, weight):
   """weight [N] of the own label, 1 - weight of the partner's."""
   weight = weight[:, None].astype(label_probs.dtype)
   return weight * label_probs + (1 - weight) * take_examples(label_probs, partner)
-
-
-def mixup_batch(key, images, label_probs, alpha):
-  """MixUp (Zhang et al., 2018): x = lam x_i + (1 - lam) x_perm(i), same for labels.
-
-  Args:
-    key: PRNG key.
-    images: float [N, H, W, C].
-    label_probs: float [N, K] label distributions (one-hot or soft).
-    alpha: Beta(alpha, alpha) parameter of lambda.
-
-  Returns:
-    (mixed images [N, H, W, C], mixed label distributions [N, K]).
-  """
-  weight_key, partner_key = jax.random.split(key)
-  weight = jax.random.beta(weight_key, alpha, alpha, (images.shape[0],))
-  partner = jax.random.permutation(partner_key, images.shape[0])
-  image_weight = weight[:, None, None, None].astype(images.dtype)
-  mixed = image_weight * images + (1 - image_weight) * take_examples(images, partner)
-  return mixed, _mix_labels(label_probs, partner, weight)
 
 
 def cutmix_batch(key, images, label_probs, alpha):

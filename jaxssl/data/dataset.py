@@ -19,6 +19,8 @@ class Dataset:
     test_labels: int32 [M].
     num_classes: number of classes.
     class_names: one name per class, index = label.
+    extra_unlabeled_images: uint8 [E, H, W, C] images without labels that only
+      serve as unlabeled data (STL-10's "unlabelled" split), or None.
   """
 
   name: str
@@ -28,6 +30,7 @@ class Dataset:
   test_labels: np.ndarray
   num_classes: int
   class_names: tuple[str, ...]
+  extra_unlabeled_images: np.ndarray | None = None
 
   def __post_init__(self):
     # Users may build a Dataset from their own arrays; catch mistakes here
@@ -54,6 +57,11 @@ class Dataset:
           f"{self.name}: train images are {self.train_images.shape[1:]} but "
           f"test images are {self.test_images.shape[1:]}; resize one split "
           "so both match.")
+    extra = self.extra_unlabeled_images
+    if extra is not None and (extra.dtype != np.uint8 or extra.shape[1:] != self.image_shape):
+      raise DatasetError(
+          f"{self.name}: extra_unlabeled_images must be uint8 [E, *{self.image_shape}] like "
+          f"the train images, got {extra.dtype} {extra.shape}.")
     if len(self.class_names) != self.num_classes:
       raise DatasetError(
           f"{self.name}: {len(self.class_names)} class names for "
@@ -63,3 +71,31 @@ class Dataset:
   def image_shape(self) -> tuple[int, int, int]:
     """(H, W, C) of one image."""
     return self.train_images.shape[1:]
+
+  @property
+  def num_extra_unlabeled(self) -> int:
+    return 0 if self.extra_unlabeled_images is None else len(self.extra_unlabeled_images)
+
+  def pool_images(self, indices: np.ndarray) -> np.ndarray:
+    """Images of the unlabeled pool: index i < N is train image i, N + j extra image j."""
+    indices = np.asarray(indices)
+    if not self.num_extra_unlabeled:
+      return self.train_images[indices]
+    is_extra = indices >= len(self.train_labels)
+    images = np.empty((len(indices), *self.image_shape), np.uint8)
+    images[~is_extra] = self.train_images[indices[~is_extra]]
+    images[is_extra] = self.extra_unlabeled_images[indices[is_extra] - len(self.train_labels)]
+    return images
+
+  def pool_labels(self, indices: np.ndarray) -> np.ndarray:
+    """Labels of the unlabeled pool (see `pool_images`); -1 for the extra images."""
+    indices = np.asarray(indices)
+    in_train = indices < len(self.train_labels)
+    return np.where(in_train, self.train_labels[np.where(in_train, indices, 0)], -1
+                    ).astype(np.int32)
+
+
+def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Per-channel mean and std of uint8 images, on the [0, 1] scale (the models' normalization)."""
+  flat = images.reshape(-1, images.shape[-1]).astype(np.float64) / 255.0
+  return flat.mean(0).astype(np.float32), np.maximum(flat.std(0), 1e-3).astype(np.float32)

@@ -25,7 +25,8 @@ class DeviceData:
     labeled_images: uint8 [L, H, W, C].
     labeled_labels: int32 [L].
     unlabeled_images: uint8 [U, H, W, C].
-    unlabeled_labels: int32 [U], held-back true labels for diagnostics only.
+    unlabeled_labels: int32 [U], held-back true labels for diagnostics only
+      (-1 for images of an extra unlabeled split).
   """
 
   labeled_images: jax.Array
@@ -44,16 +45,16 @@ class DeviceData:
     return self.unlabeled_labels.shape[0]
 
 
-def _checked_indices(indices: np.ndarray, num_train: int, what: str) -> np.ndarray:
+def _checked_indices(indices: np.ndarray, size: int, what: str) -> np.ndarray:
   indices = np.asarray(indices)
   if indices.ndim != 1 or not indices.size:
     raise DatasetError(
         f"{what} must be a non-empty 1-D index array, got shape "
         f"{indices.shape}; build it with labeled_split/unlabeled_indices.")
   if not np.issubdtype(indices.dtype, np.integer) or (
-      indices.min() < 0 or indices.max() >= num_train):
+      indices.min() < 0 or indices.max() >= size):
     raise DatasetError(
-        f"{what} must be integers in [0, {num_train}) (the train split), got "
+        f"{what} must be integers in [0, {size}), got "
         f"{indices.dtype} in [{indices.min()}, {indices.max()}].")
   return indices
 
@@ -67,7 +68,9 @@ def make_device_data(dataset: Dataset,
   Args:
     dataset: the source data set.
     labeled_indices: indices into the train split, from `labeled_split`.
-    unlabeled_indices: indices into the train split, from `unlabeled_indices`.
+    unlabeled_indices: indices into the unlabeled pool (`Dataset.pool_images`:
+      the train split, then any extra unlabeled images), from
+      `unlabeled_indices`.
     sharding: where to put the arrays, normally replicated over the mesh
       (`NamedSharding(mesh, P())`); every process must pass the same data.
       None puts them on the default device.
@@ -77,12 +80,13 @@ def make_device_data(dataset: Dataset,
   """
   num_train = len(dataset.train_labels)
   labeled = _checked_indices(labeled_indices, num_train, "labeled_indices")
-  unlabeled = _checked_indices(unlabeled_indices, num_train, "unlabeled_indices")
+  unlabeled = _checked_indices(unlabeled_indices, num_train + dataset.num_extra_unlabeled,
+                               "unlabeled_indices")
   host = DeviceData(
       labeled_images=dataset.train_images[labeled],
       labeled_labels=dataset.train_labels[labeled],
-      unlabeled_images=dataset.train_images[unlabeled],
-      unlabeled_labels=dataset.train_labels[unlabeled])
+      unlabeled_images=dataset.pool_images(unlabeled),
+      unlabeled_labels=dataset.pool_labels(unlabeled))
   if sharding is None:
     return jax.device_put(host)
   # Works across processes too, where the mesh has devices that aren't local.

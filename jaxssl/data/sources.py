@@ -19,7 +19,8 @@ def load_source(name: str,
                 data_dir: str | None = None,
                 *,
                 train_split: str = "train",
-                test_split: str = "test") -> Dataset:
+                test_split: str = "test",
+                extra_unlabeled_split: str = "") -> Dataset:
   """Loads the data set that `name` describes into host memory.
 
   Args:
@@ -30,6 +31,8 @@ def load_source(name: str,
     train_split: the TFDS split or folder used for training.
     test_split: the TFDS split or folder used for evaluation (e.g.
       "validation" for ImageNet).
+    extra_unlabeled_split: a TFDS split of unlabeled images added to the
+      unlabeled data (STL-10's "unlabelled"); "" for none.
 
   Returns:
     The `Dataset`.
@@ -40,6 +43,10 @@ def load_source(name: str,
     DatasetError: the data set is missing, empty or unreadable.
   """
   kind, _, argument = name.partition(":")
+  if extra_unlabeled_split and kind != "tfds":
+    raise ConfigError(
+        f"config.data.extra_unlabeled_split={extra_unlabeled_split!r} names a TFDS split, but "
+        f"the source is {name!r}; set it to '' or use a 'tfds:' source.")
   if name == "digits":
     if (train_split, test_split) != ("train", "test"):
       raise ConfigError(
@@ -48,7 +55,7 @@ def load_source(name: str,
     return load_digits()
   if kind == "tfds" and argument:
     return load_tfds(argument, data_dir=data_dir, train_split=train_split,
-                     test_split=test_split)
+                     test_split=test_split, extra_unlabeled_split=extra_unlabeled_split)
   if kind == "folder" and argument:
     root = os.path.join(data_dir, argument) if data_dir else argument
     return load_folder(root, train_split=train_split, test_split=test_split)

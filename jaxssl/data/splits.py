@@ -21,7 +21,8 @@ def labeled_split(labels: np.ndarray, num_labeled: int, num_classes: int,
 
   Args:
     labels: int [N] train labels in [0, num_classes).
-    num_labeled: size of the subset; a positive multiple of num_classes.
+    num_labeled: size of the subset; a positive multiple of num_classes, or
+      -1 for every training example (fully supervised).
     num_classes: number of classes.
     seed: the split seed.
 
@@ -32,10 +33,12 @@ def labeled_split(labels: np.ndarray, num_labeled: int, num_classes: int,
     DatasetError: num_labeled is not positive, not divisible by num_classes,
       or a class has fewer examples than its share.
   """
+  if num_labeled == -1:
+    return np.arange(len(labels), dtype=np.int64)
   if num_labeled <= 0:
     raise DatasetError(
         f"num_labeled={num_labeled}; it must be a positive multiple of "
-        f"num_classes={num_classes}, e.g. {4 * num_classes}.")
+        f"num_classes={num_classes}, e.g. {4 * num_classes} (or -1 for every label).")
   if num_labeled % num_classes:
     lower = num_labeled - num_labeled % num_classes
     raise DatasetError(
@@ -59,16 +62,18 @@ def labeled_split(labels: np.ndarray, num_labeled: int, num_classes: int,
 
 
 def unlabeled_indices(num_train: int, labeled: np.ndarray,
-                      include_labeled: bool = True) -> np.ndarray:
-  """Indices of the unlabeled set.
+                      include_labeled: bool = True, num_extra: int = 0) -> np.ndarray:
+  """Indices of the unlabeled set in the unlabeled pool (`Dataset.pool_images`).
 
   FixMatch and MixMatch use the whole train split as unlabeled data, labeled
   examples included (`include_labeled=True`); other protocols hold them out.
+  The `num_extra` images of an extra unlabeled split (indices num_train ...)
+  are always included.
 
   Returns:
-    int64 sorted indices into the train split.
+    int64 sorted indices: < num_train into the train split, the rest extra.
   """
-  everything = np.arange(num_train, dtype=np.int64)
+  everything = np.arange(num_train + num_extra, dtype=np.int64)
   if include_labeled:
     return everything
   return np.setdiff1d(everything, labeled)

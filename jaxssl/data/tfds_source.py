@@ -104,7 +104,8 @@ def load_tfds(name: str,
               train_split: str = "train",
               test_split: str = "test",
               image_key: str = "image",
-              label_key: str = "label") -> Dataset:
+              label_key: str = "label",
+              extra_unlabeled_split: str = "") -> Dataset:
   """Loads a TFDS image classification data set fully into numpy.
 
   The data must already be prepared under `data_dir` (default
@@ -120,6 +121,8 @@ def load_tfds(name: str,
     test_split: the split used for evaluation, e.g. "validation".
     image_key: the uint8 image feature, of fixed size.
     label_key: the ClassLabel feature.
+    extra_unlabeled_split: a split of images without labels to use as
+      unlabeled data only (STL-10's "unlabelled"), or "" for none.
 
   Returns:
     A `Dataset` named "tfds:<name>".
@@ -128,7 +131,7 @@ def load_tfds(name: str,
   builder = tfds_builder(name, data_dir)
   check_features(builder, image_key, label_key, fixed_size=True)
   arrays = {}
-  for split in (train_split, test_split):
+  for split in filter(None, (train_split, test_split, extra_unlabeled_split)):
     dataset = open_split(builder, split, shuffle_files=False)
     dataset = dataset.map(lambda ex: (ex[image_key], ex[label_key]))
     batches = list(tfds.as_numpy(dataset.batch(_READ_BATCH)))
@@ -146,4 +149,6 @@ def load_tfds(name: str,
       test_images=arrays[test_split][0],
       test_labels=arrays[test_split][1].astype(np.int32),
       num_classes=label.num_classes,
-      class_names=tuple(label.names))
+      class_names=tuple(label.names),
+      extra_unlabeled_images=(arrays[extra_unlabeled_split][0] if extra_unlabeled_split
+                              else None))

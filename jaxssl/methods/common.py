@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl import augment, losses
+from jaxssl.methods import options
 
 
 def forward_views(apply_fn, params, views: Sequence[jax.Array], rng: jax.Array):
@@ -32,19 +33,26 @@ def pseudo_label_accuracy(probs: jax.Array, true_labels: jax.Array,
                           mask: jax.Array | None = None) -> jax.Array:
   """Accuracy of argmax pseudo-labels against held-back labels (diagnostic only).
 
-  With a mask, only the pseudo-labels that pass it are counted.
+  With a mask, only the pseudo-labels that pass it are counted. Images
+  without a true label (-1, e.g. STL-10's unlabeled split) are not counted.
   """
   correct = (jnp.argmax(probs, -1) == true_labels).astype(jnp.float32)
-  if mask is None:
-    return correct.mean()
-  return (correct * mask).sum() / jnp.maximum(mask.sum(), 1.0)
+  counted = (true_labels >= 0).astype(jnp.float32)
+  if mask is not None:
+    counted = counted * mask
+  return (correct * counted).sum() / jnp.maximum(counted.sum(), 1.0)
+
+
+RAMPUPS = {"sigmoid": losses.sigmoid_rampup, "linear": losses.linear_rampup}
 
 
 def rampup_weight(step: jax.Array, max_weight: float, rampup_steps: int,
                   shape: str = "sigmoid") -> jax.Array:
-  """w(t) = w_max * ramp(t); sigmoid exp(-5 (1 - t)^2) or linear (Laine & Aila, 2017)."""
-  ramp = losses.sigmoid_rampup if shape == "sigmoid" else losses.linear_rampup
-  return max_weight * ramp(step, rampup_steps)
+  """w(t) = w_max * ramp(t); `shape` is a key of RAMPUPS.
+
+  "sigmoid": exp(-5 (1 - t)^2) (Laine & Aila, 2017); "linear": t (MixMatch).
+  """
+  return max_weight * RAMPUPS[shape](step, rampup_steps)
 
 
 def pseudo_label_metrics(probs: jax.Array, mask: jax.Array,
@@ -61,17 +69,17 @@ def pseudo_label_metrics(probs: jax.Array, mask: jax.Array,
           "pseudo_label_accuracy_unmasked": pseudo_label_accuracy(probs, true_labels)}
 
 
-def noisy_view(key: jax.Array, images: jax.Array, cfg) -> jax.Array:
+def noisy_view(key: jax.Array, images: jax.Array, flip: bool, input_noise: float) -> jax.Array:
   """One stochastic input view of the Pi-model, Temporal Ensembling and Mean Teacher.
 
-  uint8 images -> weak flip-and-shift (`cfg.data.flip`) -> additive Gaussian
-  noise N(0, sigma^2), sigma = `cfg.method.input_noise` (Laine & Aila, 2017,
-  Sec. 3: translations, flips and sigma = 0.15; Tarvainen & Valpola, 2017,
-  App. B). Dropout, the third source of noise, comes from the forward pass.
+  uint8 images -> weak flip-and-shift -> additive Gaussian noise N(0, sigma^2),
+  sigma = `input_noise` (Laine & Aila, 2017, Sec. 3: translations, flips and
+  sigma = 0.15; Tarvainen & Valpola, 2017, App. B). Dropout, the third source
+  of noise, comes from the forward pass.
   """
   shift_key, noise_key = jax.random.split(key)
-  images = augment.weak(shift_key, augment.to_float(images), flip=cfg.data.flip)
-  return augment.gaussian_noise(noise_key, images, cfg.method.input_noise)
+  images = augment.weak(shift_key, augment.to_float(images), flip=flip)
+  return augment.gaussian_noise(noise_key, images, input_noise)
 
 
 def consistency_mse(probs: jax.Array, target_probs: jax.Array,
@@ -83,3 +91,11 @@ def consistency_mse(probs: jax.Array, target_probs: jax.Array,
   still count in |B|, as in the formula.
   """
   return losses.squared_error(probs, target_probs, where=where).mean() / probs.shape[-1]
+
+
+# The options the Pi-model, Temporal Ensembling and Mean Teacher share.
+CONSISTENCY_OPTIONS = {
+    "max_weight": options.Number(low=0.0),                 # w_max
+    "rampup_steps": options.Number(low=0, integer=True),   # T of the sigmoid ramp-up; 0: none
+    "input_noise": options.Number(low=0.0),                # sigma of the Gaussian input noise
+}

@@ -16,70 +16,104 @@ the reference code, so batch norm normalizes all (1 + 2 mu) B images with one
 set of statistics; under `jax.jit` over a sharded batch these are the
 statistics of the global batch.
 
-Config (`cfg.method`): threshold (tau), unlabeled_weight (lambda_u), and
-strong_magnitude: None for FixMatch's RandAugment (every op's magnitude drawn
-at random from its full range) and Cutout, or a fixed fraction of each range
-for a milder strong view, then with Cutout of at most cutout_fraction of the
-side (used on 8x8 digits, see configs/fixmatch.py).
+Options:
+- threshold (tau), unlabeled_weight (lambda_u);
+- strong_magnitude: None for FixMatch's RandAugment (every op's magnitude drawn
+  at random from its full range) and Cutout, or a fixed fraction of each range
+  for a milder strong view, then with Cutout of at most cutout_fraction of the
+  side (used on 8x8 digits, see configs/fixmatch.py);
+- distribution_alignment: replace q_b by Normalize(q_b / p~(y)) before the
+  threshold and the argmax (ReMixMatch's distribution alignment, Berthelot et
+  al., 2020, with a uniform target), p~(y) an exponential average of q with
+  alignment_momentum, kept in the method state. The "FixMatch + DA" of
+  later work (e.g. the reference curves of ShrinkMatch and USB).
 """
 
 import jax
 import jax.numpy as jnp
 
 from jaxssl import augment, losses
-from jaxssl.methods import base, common
+from jaxssl.methods import base, common, options
+
+OPTIONS = {
+    "threshold": options.Number(0.0, 1.0),
+    "unlabeled_weight": options.Number(low=0.0),
+    "strong_magnitude": options.Number(0.0, 1.0, optional=True),
+    "cutout_fraction": options.Number(0.0, 1.0, high_open=True),
+    "distribution_alignment": options.Flag(),
+    "alignment_momentum": options.Number(0.0, 1.0, high_open=True),
+}
 
 
-def strong_view(key, images, cfg):
-  """A(u): the strong augmentation, FixMatch's unless `cfg.method.strong_magnitude` is set.
+def strong_view(key, images, flip, magnitude=None, cutout_fraction=0.5):
+  """A(u): the strong augmentation, FixMatch's when `magnitude` is None.
 
   With a magnitude m, the view is weak flip-and-shift, RandAugment with every
   op at m of its range (Cubuk et al., 2020), then Cutout of at most
-  `cfg.method.cutout_fraction` of the side (DeVries & Taylor, 2017).
+  `cutout_fraction` of the side (DeVries & Taylor, 2017).
   """
-  if cfg.method.strong_magnitude is None:
-    return augment.strong(key, images, flip=cfg.data.flip)
+  if magnitude is None:
+    return augment.strong(key, images, flip=flip)
   weak_key, randaugment_key, cutout_key = jax.random.split(key, 3)
-  images = augment.weak(weak_key, images, flip=cfg.data.flip)
-  images = augment.randaugment(randaugment_key, images,
-                               magnitude=cfg.method.strong_magnitude)
-  return augment.cutout(cutout_key, images, max_size_fraction=cfg.method.cutout_fraction)
+  images = augment.weak(weak_key, images, flip=flip)
+  images = augment.randaugment(randaugment_key, images, magnitude=magnitude)
+  return augment.cutout(cutout_key, images, max_size_fraction=cutout_fraction)
 
 
-def unlabeled_term(weak_logits, strong_logits, threshold):
+def unlabeled_term(pseudo_probs, strong_logits, threshold):
   """Per-example 1(max q_b >= tau) H(argmax q_b, p_m(y | A(u_b))), and the mask.
 
-  q_b = softmax(stop_gradient(weak_logits)): the pseudo-label and its mask
-  carry no gradient; only the strong view's prediction is trained.
+  q_b (`pseudo_probs`, from the weak view) carries no gradient; only the
+  strong view's prediction is trained.
   """
-  pseudo_probs = jax.nn.softmax(jax.lax.stop_gradient(weak_logits))
-  mask = losses.confidence_mask(pseudo_probs, threshold)
-  return losses.fixmatch_unlabeled_loss(weak_logits, strong_logits, threshold), mask, pseudo_probs
+  pseudo_probs = jax.lax.stop_gradient(pseudo_probs)
+  return (losses.confident_pseudo_label_loss(pseudo_probs, strong_logits, threshold),
+          losses.confidence_mask(pseudo_probs, threshold))
 
 
-def loss_fn(params, extra, batch, key, step, apply_fn, cfg):
-  del extra, step
-  labeled_key, weak_key, strong_key, dropout_key = jax.random.split(key, 4)
-  unlabeled = augment.to_float(batch["unlabeled_image"])
-  views = [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=cfg.data.flip),
-           augment.weak(weak_key, unlabeled, flip=cfg.data.flip),
-           strong_view(strong_key, unlabeled, cfg)]
-  (labeled_logits, weak_logits, strong_logits), batch_stats = common.forward_views(
-      apply_fn, params, views, dropout_key)
+def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
+  del image_shape
+  opts = options.read(method_config, OPTIONS)
 
-  supervised_loss = common.labeled_cross_entropy(labeled_logits, batch["label"])
-  per_example, mask, pseudo_probs = unlabeled_term(weak_logits, strong_logits,
-                                                   cfg.method.threshold)
-  unsupervised_loss = per_example.mean()
-  loss = supervised_loss + cfg.method.unlabeled_weight * unsupervised_loss
-  metrics = {
-      "supervised_loss": supervised_loss,
-      "unsupervised_loss": unsupervised_loss,
-      **common.pseudo_label_metrics(pseudo_probs, mask, batch["unlabeled_label"]),
-      "train_accuracy": jnp.mean(jnp.argmax(labeled_logits, -1) == batch["label"]),
-  }
-  return loss, {"batch_stats": batch_stats, "metrics": metrics}
+  def init_extra(params, *, num_unlabeled):
+    del params, num_unlabeled
+    if not opts.distribution_alignment:
+      return {}
+    return {"marginal": jnp.full((num_classes,), 1.0 / num_classes, jnp.float32)}
 
+  def loss_fn(params, extra, batch, key, step, apply_fn):
+    del step
+    labeled_key, weak_key, strong_key, dropout_key = jax.random.split(key, 4)
+    unlabeled = augment.to_float(batch["unlabeled_image"])
+    views = [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=flip),
+             augment.weak(weak_key, unlabeled, flip=flip),
+             strong_view(strong_key, unlabeled, flip, opts.strong_magnitude,
+                         opts.cutout_fraction)]
+    (labeled_logits, weak_logits, strong_logits), batch_stats = common.forward_views(
+        apply_fn, params, views, dropout_key)
 
-METHOD = base.Method(init_extra=base.no_extra, loss_fn=loss_fn,
-                     update_extra=base.keep_extra, eval_params=base.student_params)
+    weak_probs = jax.nn.softmax(jax.lax.stop_gradient(weak_logits))
+    pseudo_probs = weak_probs
+    if opts.distribution_alignment:
+      pseudo_probs = losses.distribution_alignment(weak_probs, extra["marginal"])
+    supervised_loss = common.labeled_cross_entropy(labeled_logits, batch["label"])
+    per_example, mask = unlabeled_term(pseudo_probs, strong_logits, opts.threshold)
+    unsupervised_loss = per_example.mean()
+    loss = supervised_loss + opts.unlabeled_weight * unsupervised_loss
+    metrics = {
+        "supervised_loss": supervised_loss,
+        "unsupervised_loss": unsupervised_loss,
+        **common.pseudo_label_metrics(pseudo_probs, mask, batch["unlabeled_label"]),
+        "train_accuracy": jnp.mean(jnp.argmax(labeled_logits, -1) == batch["label"]),
+    }
+    return loss, {"batch_stats": batch_stats, "metrics": metrics, "weak_probs": weak_probs}
+
+  def update_extra(extra, params, step, aux):
+    """p~(y) <- m p~(y) + (1 - m) mean_b q_b, when aligning distributions."""
+    del params, step
+    if not opts.distribution_alignment:
+      return extra
+    return {"marginal": losses.update_marginal(extra["marginal"], aux["weak_probs"],
+                                               opts.alignment_momentum)}
+
+  return base.Method(loss_fn=loss_fn, init_extra=init_extra, update_extra=update_extra)

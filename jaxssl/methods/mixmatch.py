@@ -31,15 +31,23 @@ the running averages are updated once from that pass. The label-guessing pass
 runs in training mode too, as in the reference code, and its batch statistics
 are discarded.
 
-Config (`cfg.method`): num_augmentations (K), temperature (T), mixup_alpha
-(a), unlabeled_weight (lambda_U), rampup_steps.
+Options: num_augmentations (K), temperature (T), mixup_alpha (a),
+unlabeled_weight (lambda_U), rampup_steps (of the linear ramp-up).
 """
 
 import jax
 import jax.numpy as jnp
 
 from jaxssl import augment, losses
-from jaxssl.methods import base, common
+from jaxssl.methods import base, common, options
+
+OPTIONS = {
+    "num_augmentations": options.Number(low=1, integer=True),
+    "temperature": options.Number(low=0.0, low_open=True),
+    "mixup_alpha": options.Number(low=0.0, low_open=True),
+    "unlabeled_weight": options.Number(low=0.0),
+    "rampup_steps": options.Number(low=0, integer=True),
+}
 
 
 def guess_labels(unlabeled_logits: jax.Array, temperature: float) -> jax.Array:
@@ -55,51 +63,50 @@ def mix(key, labeled_images, labeled_probs, unlabeled_images, unlabeled_probs, a
   U' targets [K mu B, C]); every row gets its own l' = max(l, 1 - l) >= 1/2, so
   each mixed example stays closer to its own X^ or U^ row than to its partner.
   """
-  shuffle_key, lambda_key = jax.random.split(key)
-  images = jnp.concatenate([labeled_images, unlabeled_images])
-  probs = jnp.concatenate([labeled_probs, unlabeled_probs])
-  order = jax.random.permutation(shuffle_key, images.shape[0])
-  lam = losses.sample_mixup_lambda(lambda_key, alpha, shape=(images.shape[0],))
-  mixed_images, mixed_probs = losses.mixup(images, probs, images[order], probs[order], lam)
+  mixed_images, mixed_probs = losses.mixup_shuffled(
+      key, jnp.concatenate([labeled_images, unlabeled_images]),
+      jnp.concatenate([labeled_probs, unlabeled_probs]), alpha, mixmatch=True)
   num_labeled = labeled_images.shape[0]
   return (mixed_images[:num_labeled], mixed_probs[:num_labeled],
           mixed_images[num_labeled:], mixed_probs[num_labeled:])
 
 
-def loss_fn(params, extra, batch, key, step, apply_fn, cfg):
-  del extra
-  num_views = cfg.method.num_augmentations
-  labeled_key, unlabeled_key, guess_key, mix_key, dropout_key = jax.random.split(key, 5)
-  labeled = augment.weak(labeled_key, augment.to_float(batch["image"]), flip=cfg.data.flip)
-  unlabeled = augment.to_float(batch["unlabeled_image"])
-  unlabeled_views = jnp.concatenate([
-      augment.weak(view_key, unlabeled, flip=cfg.data.flip)
-      for view_key in jax.random.split(unlabeled_key, num_views)])  # view-major [K mu B, ...]
+def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
+  del image_shape
+  opts = options.read(method_config, OPTIONS)
+  num_views = opts.num_augmentations
 
-  guess_logits, _ = apply_fn(params, unlabeled_views, True, guess_key)
-  guesses = guess_labels(guess_logits.reshape(num_views, unlabeled.shape[0], -1),
-                         cfg.method.temperature)
-  labeled_probs = jax.nn.one_hot(batch["label"], guesses.shape[-1])
-  mixed_labeled, labeled_targets, mixed_unlabeled, unlabeled_targets = mix(
-      mix_key, labeled, labeled_probs, unlabeled_views, jnp.tile(guesses, (num_views, 1)),
-      cfg.method.mixup_alpha)
+  def loss_fn(params, extra, batch, key, step, apply_fn):
+    del extra
+    labeled_key, unlabeled_key, guess_key, mix_key, dropout_key = jax.random.split(key, 5)
+    labeled = augment.weak(labeled_key, augment.to_float(batch["image"]), flip=flip)
+    unlabeled = augment.to_float(batch["unlabeled_image"])
+    unlabeled_views = jnp.concatenate([
+        augment.weak(view_key, unlabeled, flip=flip)
+        for view_key in jax.random.split(unlabeled_key, num_views)])  # view-major [K mu B, ...]
 
-  (labeled_logits, unlabeled_logits), batch_stats = common.forward_views(
-      apply_fn, params, [mixed_labeled, mixed_unlabeled], dropout_key)
-  supervised_loss = losses.softmax_cross_entropy(labeled_logits, labeled_targets).mean()
-  unsupervised_loss = common.consistency_mse(jax.nn.softmax(unlabeled_logits),
-                                             unlabeled_targets)
-  weight = common.rampup_weight(step, cfg.method.unlabeled_weight, cfg.method.rampup_steps,
-                                "linear")
-  loss = supervised_loss + weight * unsupervised_loss
-  metrics = {
-      "supervised_loss": supervised_loss,
-      "unsupervised_loss": unsupervised_loss,
-      "unsupervised_weight": weight,
-      "pseudo_label_accuracy": common.pseudo_label_accuracy(guesses, batch["unlabeled_label"]),
-  }
-  return loss, {"batch_stats": batch_stats, "metrics": metrics}
+    guess_logits, _ = apply_fn(params, unlabeled_views, True, guess_key)
+    guesses = guess_labels(guess_logits.reshape(num_views, unlabeled.shape[0], -1),
+                           opts.temperature)
+    labeled_probs = jax.nn.one_hot(batch["label"], num_classes)
+    mixed_labeled, labeled_targets, mixed_unlabeled, unlabeled_targets = mix(
+        mix_key, labeled, labeled_probs, unlabeled_views, jnp.tile(guesses, (num_views, 1)),
+        opts.mixup_alpha)
 
+    (labeled_logits, unlabeled_logits), batch_stats = common.forward_views(
+        apply_fn, params, [mixed_labeled, mixed_unlabeled], dropout_key)
+    supervised_loss = losses.softmax_cross_entropy(labeled_logits, labeled_targets).mean()
+    unsupervised_loss = common.consistency_mse(jax.nn.softmax(unlabeled_logits),
+                                               unlabeled_targets)
+    weight = common.rampup_weight(step, opts.unlabeled_weight, opts.rampup_steps, "linear")
+    loss = supervised_loss + weight * unsupervised_loss
+    metrics = {
+        "supervised_loss": supervised_loss,
+        "unsupervised_loss": unsupervised_loss,
+        "unsupervised_weight": weight,
+        "pseudo_label_accuracy": common.pseudo_label_accuracy(guesses,
+                                                              batch["unlabeled_label"]),
+    }
+    return loss, {"batch_stats": batch_stats, "metrics": metrics}
 
-METHOD = base.Method(init_extra=base.no_extra, loss_fn=loss_fn,
-                     update_extra=base.keep_extra, eval_params=base.student_params)
+  return base.Method(loss_fn=loss_fn)

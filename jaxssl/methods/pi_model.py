@@ -14,37 +14,44 @@ the squared difference of two stochastic evaluations is simply minimized
 (Oliver et al., 2018, instead stop the gradient on the second pass). Both
 views go through one forward pass, so batch norm normalizes them with one
 set of statistics and updates its running averages once per step.
+
+Options: `common.CONSISTENCY_OPTIONS` (max_weight, rampup_steps, input_noise).
 """
 
 import jax
 import jax.numpy as jnp
 
-from jaxssl.methods import base, common
+from jaxssl.methods import base, common, options
+
+OPTIONS = common.CONSISTENCY_OPTIONS
 
 
-def loss_fn(params, extra, batch, key, step, apply_fn, cfg):
-  del extra
-  first_key, second_key, dropout_key = jax.random.split(key, 3)
-  images = jnp.concatenate([batch["image"], batch["unlabeled_image"]])
-  (logits, logits_tilde), batch_stats = common.forward_views(
-      apply_fn, params,
-      [common.noisy_view(first_key, images, cfg), common.noisy_view(second_key, images, cfg)],
-      dropout_key)
-  probs, probs_tilde = jax.nn.softmax(logits), jax.nn.softmax(logits_tilde)
+def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
+  del num_classes, image_shape
+  opts = options.read(method_config, OPTIONS)
 
-  num_labeled = batch["label"].shape[0]
-  supervised = common.labeled_cross_entropy(logits[:num_labeled], batch["label"])
-  unsupervised = common.consistency_mse(probs, probs_tilde)
-  weight = common.rampup_weight(step, cfg.method.max_weight, cfg.method.rampup_steps)
-  metrics = {
-      "supervised_loss": supervised,
-      "unsupervised_loss": unsupervised,
-      "unsupervised_weight": weight,
-      "pseudo_label_accuracy": common.pseudo_label_accuracy(
-          jax.lax.stop_gradient(probs[num_labeled:]), batch["unlabeled_label"]),
-  }
-  return supervised + weight * unsupervised, {"batch_stats": batch_stats, "metrics": metrics}
+  def loss_fn(params, extra, batch, key, step, apply_fn):
+    del extra
+    first_key, second_key, dropout_key = jax.random.split(key, 3)
+    images = jnp.concatenate([batch["image"], batch["unlabeled_image"]])
+    (logits, logits_tilde), batch_stats = common.forward_views(
+        apply_fn, params,
+        [common.noisy_view(first_key, images, flip, opts.input_noise),
+         common.noisy_view(second_key, images, flip, opts.input_noise)],
+        dropout_key)
+    probs, probs_tilde = jax.nn.softmax(logits), jax.nn.softmax(logits_tilde)
 
+    num_labeled = batch["label"].shape[0]
+    supervised = common.labeled_cross_entropy(logits[:num_labeled], batch["label"])
+    unsupervised = common.consistency_mse(probs, probs_tilde)
+    weight = common.rampup_weight(step, opts.max_weight, opts.rampup_steps)
+    metrics = {
+        "supervised_loss": supervised,
+        "unsupervised_loss": unsupervised,
+        "unsupervised_weight": weight,
+        "pseudo_label_accuracy": common.pseudo_label_accuracy(
+            jax.lax.stop_gradient(probs[num_labeled:]), batch["unlabeled_label"]),
+    }
+    return supervised + weight * unsupervised, {"batch_stats": batch_stats, "metrics": metrics}
 
-METHOD = base.Method(init_extra=base.no_extra, loss_fn=loss_fn,
-                     update_extra=base.keep_extra, eval_params=base.student_params)
+  return base.Method(loss_fn=loss_fn)

@@ -15,43 +15,51 @@ unlabeled images, masked ones included (as in Oliver et al.'s code). alpha is
 the weak flip-and-shift; labeled and unlabeled images share one forward pass,
 so batch norm sees one (global, under jit) batch of both.
 
-Config (`cfg.method`): threshold (tau), unlabeled_weight (w_max),
-rampup_steps (T), rampup_shape ("sigmoid" as in Oliver et al., or "linear").
+Options: threshold (tau), unlabeled_weight (w_max), rampup_steps (T),
+rampup_shape ("sigmoid" as in Oliver et al., or "linear").
 """
 
 import jax
 import jax.numpy as jnp
 
 from jaxssl import augment, losses
-from jaxssl.methods import base, common
+from jaxssl.methods import base, common, options
+
+OPTIONS = {
+    "threshold": options.Number(0.0, 1.0),
+    "unlabeled_weight": options.Number(low=0.0),
+    "rampup_steps": options.Number(low=0, integer=True),
+    "rampup_shape": options.Choice(tuple(common.RAMPUPS)),
+}
 
 
-def loss_fn(params, extra, batch, key, step, apply_fn, cfg):
-  del extra
-  labeled_key, unlabeled_key, dropout_key = jax.random.split(key, 3)
-  views = [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=cfg.data.flip),
-           augment.weak(unlabeled_key, augment.to_float(batch["unlabeled_image"]),
-                        flip=cfg.data.flip)]
-  (labeled_logits, unlabeled_logits), batch_stats = common.forward_views(
-      apply_fn, params, views, dropout_key)
+def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
+  del num_classes, image_shape
+  opts = options.read(method_config, OPTIONS)
 
-  supervised_loss = common.labeled_cross_entropy(labeled_logits, batch["label"])
-  unsupervised_loss = losses.pseudo_label_loss(unlabeled_logits, cfg.method.threshold).mean()
-  weight = common.rampup_weight(step, cfg.method.unlabeled_weight, cfg.method.rampup_steps,
-                                cfg.method.rampup_shape)
-  loss = supervised_loss + weight * unsupervised_loss
+  def loss_fn(params, extra, batch, key, step, apply_fn):
+    del extra
+    labeled_key, unlabeled_key, dropout_key = jax.random.split(key, 3)
+    views = [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=flip),
+             augment.weak(unlabeled_key, augment.to_float(batch["unlabeled_image"]), flip=flip)]
+    (labeled_logits, unlabeled_logits), batch_stats = common.forward_views(
+        apply_fn, params, views, dropout_key)
 
-  pseudo_probs = jax.nn.softmax(jax.lax.stop_gradient(unlabeled_logits))
-  mask = losses.confidence_mask(pseudo_probs, cfg.method.threshold)
-  metrics = {
-      "supervised_loss": supervised_loss,
-      "unsupervised_loss": unsupervised_loss,
-      "unsupervised_weight": weight,
-      **common.pseudo_label_metrics(pseudo_probs, mask, batch["unlabeled_label"]),
-      "train_accuracy": jnp.mean(jnp.argmax(labeled_logits, -1) == batch["label"]),
-  }
-  return loss, {"batch_stats": batch_stats, "metrics": metrics}
+    supervised_loss = common.labeled_cross_entropy(labeled_logits, batch["label"])
+    unsupervised_loss = losses.pseudo_label_loss(unlabeled_logits, opts.threshold).mean()
+    weight = common.rampup_weight(step, opts.unlabeled_weight, opts.rampup_steps,
+                                  opts.rampup_shape)
+    loss = supervised_loss + weight * unsupervised_loss
 
+    pseudo_probs = jax.nn.softmax(jax.lax.stop_gradient(unlabeled_logits))
+    mask = losses.confidence_mask(pseudo_probs, opts.threshold)
+    metrics = {
+        "supervised_loss": supervised_loss,
+        "unsupervised_loss": unsupervised_loss,
+        "unsupervised_weight": weight,
+        **common.pseudo_label_metrics(pseudo_probs, mask, batch["unlabeled_label"]),
+        "train_accuracy": jnp.mean(jnp.argmax(labeled_logits, -1) == batch["label"]),
+    }
+    return loss, {"batch_stats": batch_stats, "metrics": metrics}
 
-METHOD = base.Method(init_extra=base.no_extra, loss_fn=loss_fn,
-                     update_extra=base.keep_extra, eval_params=base.student_params)
+  return base.Method(loss_fn=loss_fn)

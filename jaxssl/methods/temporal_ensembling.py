@@ -24,19 +24,18 @@ indexes (it holds the labeled images too when
 
 State (`extra`, on the device and checkpointed with the train state):
 "ensemble" float32 [U, C] and "updates" int32 [U].
+
+Options: `common.CONSISTENCY_OPTIONS` and ensemble_momentum (alpha).
 """
 
 import jax
 import jax.numpy as jnp
 
 from jaxssl import losses
-from jaxssl.methods import base, common
+from jaxssl.methods import base, common, options
 
-
-def init_extra(params, *, num_unlabeled, num_classes, cfg):
-  del params, cfg
-  return {"ensemble": jnp.zeros((num_unlabeled, num_classes), jnp.float32),
-          "updates": jnp.zeros((num_unlabeled,), jnp.int32)}
+OPTIONS = {**common.CONSISTENCY_OPTIONS,
+           "ensemble_momentum": options.Number(0.0, 1.0, high_open=True)}
 
 
 def ensemble_targets(extra, index: jax.Array, alpha: float):
@@ -54,46 +53,52 @@ def first_occurrences(index: jax.Array) -> jax.Array:
   return jnp.zeros_like(first_in_sorted).at[order].set(first_in_sorted)
 
 
-def loss_fn(params, extra, batch, key, step, apply_fn, cfg):
-  view_key, dropout_key = jax.random.split(key)
-  images = jnp.concatenate([batch["image"], batch["unlabeled_image"]])
-  logits, batch_stats = apply_fn(params, common.noisy_view(view_key, images, cfg), True,
-                                 dropout_key)
-  num_labeled = batch["label"].shape[0]
-  probs = jax.nn.softmax(logits[num_labeled:])
-  targets, seen = ensemble_targets(extra, batch["unlabeled_index"],
-                                   cfg.method.ensemble_momentum)
+def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
+  del image_shape
+  opts = options.read(method_config, OPTIONS)
+  alpha = opts.ensemble_momentum
 
-  supervised = common.labeled_cross_entropy(logits[:num_labeled], batch["label"])
-  unsupervised = common.consistency_mse(probs, targets, where=seen)
-  weight = common.rampup_weight(step, cfg.method.max_weight, cfg.method.rampup_steps)
-  metrics = {
-      "supervised_loss": supervised,
-      "unsupervised_loss": unsupervised,
-      "unsupervised_weight": weight,
-      "pseudo_label_accuracy": common.pseudo_label_accuracy(
-          jax.lax.stop_gradient(probs), batch["unlabeled_label"]),
-      "ensemble_coverage": seen.mean(),
-  }
-  aux = {"batch_stats": batch_stats, "metrics": metrics,
-         "unlabeled_probs": jax.lax.stop_gradient(probs),
-         "unlabeled_index": batch["unlabeled_index"]}
-  return supervised + weight * unsupervised, aux
+  def init_extra(params, *, num_unlabeled):
+    del params
+    return {"ensemble": jnp.zeros((num_unlabeled, num_classes), jnp.float32),
+            "updates": jnp.zeros((num_unlabeled,), jnp.int32)}
 
+  def loss_fn(params, extra, batch, key, step, apply_fn):
+    view_key, dropout_key = jax.random.split(key)
+    images = jnp.concatenate([batch["image"], batch["unlabeled_image"]])
+    logits, batch_stats = apply_fn(
+        params, common.noisy_view(view_key, images, flip, opts.input_noise), True, dropout_key)
+    num_labeled = batch["label"].shape[0]
+    probs = jax.nn.softmax(logits[num_labeled:])
+    targets, seen = ensemble_targets(extra, batch["unlabeled_index"], alpha)
 
-def update_extra(extra, params, step, aux, cfg):
-  """Z_i <- alpha Z_i + (1 - alpha) z_i and t_i <- t_i + 1 for the batch's examples."""
-  del params, step
-  index = aux["unlabeled_index"]
-  # A batch drawn with replacement can hold an example twice. Only its first
-  # occurrence updates it (the others scatter out of range and are dropped),
-  # so the result never depends on the order of scattered writes.
-  destination = jnp.where(first_occurrences(index), index, extra["updates"].shape[0])
-  blended = losses.temporal_ensemble_update(extra["ensemble"][index], aux["unlabeled_probs"],
-                                            cfg.method.ensemble_momentum)
-  return {"ensemble": extra["ensemble"].at[destination].set(blended, mode="drop"),
-          "updates": extra["updates"].at[destination].add(1, mode="drop")}
+    supervised = common.labeled_cross_entropy(logits[:num_labeled], batch["label"])
+    unsupervised = common.consistency_mse(probs, targets, where=seen)
+    weight = common.rampup_weight(step, opts.max_weight, opts.rampup_steps)
+    metrics = {
+        "supervised_loss": supervised,
+        "unsupervised_loss": unsupervised,
+        "unsupervised_weight": weight,
+        "pseudo_label_accuracy": common.pseudo_label_accuracy(
+            jax.lax.stop_gradient(probs), batch["unlabeled_label"]),
+        "ensemble_coverage": seen.mean(),
+    }
+    aux = {"batch_stats": batch_stats, "metrics": metrics,
+           "unlabeled_probs": jax.lax.stop_gradient(probs),
+           "unlabeled_index": batch["unlabeled_index"]}
+    return supervised + weight * unsupervised, aux
 
+  def update_extra(extra, params, step, aux):
+    """Z_i <- alpha Z_i + (1 - alpha) z_i and t_i <- t_i + 1 for the batch's examples."""
+    del params, step
+    index = aux["unlabeled_index"]
+    # A batch drawn with replacement can hold an example twice. Only its first
+    # occurrence updates it (the others scatter out of range and are dropped),
+    # so the result never depends on the order of scattered writes.
+    destination = jnp.where(first_occurrences(index), index, extra["updates"].shape[0])
+    blended = losses.temporal_ensemble_update(extra["ensemble"][index], aux["unlabeled_probs"],
+                                              alpha)
+    return {"ensemble": extra["ensemble"].at[destination].set(blended, mode="drop"),
+            "updates": extra["updates"].at[destination].add(1, mode="drop")}
 
-METHOD = base.Method(init_extra=init_extra, loss_fn=loss_fn, update_extra=update_extra,
-                     eval_params=base.student_params)
+  return base.Method(loss_fn=loss_fn, init_extra=init_extra, update_extra=update_extra)

@@ -12,7 +12,12 @@ theta^ the current parameters held constant (the clean prediction is a
 alpha(t) ramps up like the other consistency methods (Oliver et al., 2018);
 `rampup_steps = 0` gives Miyato et al.'s constant alpha.
 
-Options in `cfg.method`:
+Options:
+- max_weight (alpha), rampup_steps, epsilon, num_power_iterations (K), xi;
+- `power_iteration`: "hvp" (default; the exact Hessian-vector product by
+  forward-over-reverse differentiation, which works in bfloat16) or
+  "finite_difference" (the paper's g = grad_r D at r = xi d, which needs
+  float32 at xi = 1e-6); see `losses.virtual_adversarial_perturbation`;
 - `entmin`: VAT + EntMin adds
   lambda (1/|B_u|) sum_{x in B_u} H(p(y | x, theta)) on the unlabeled batch.
 - `adversarial` in {"none", "l2", "linf"}: adversarial training on labeled
@@ -38,62 +43,67 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl import augment, losses
-from jaxssl.errors import ConfigError
-from jaxssl.methods import base, common
+from jaxssl.methods import base, common, options
 
 ADVERSARIAL_NORMS = ("none", "l2", "linf")
+OPTIONS = {
+    "max_weight": options.Number(low=0.0),
+    "rampup_steps": options.Number(low=0, integer=True),
+    "epsilon": options.Number(low=0.0, low_open=True),
+    "xi": options.Number(low=0.0, low_open=True),
+    "num_power_iterations": options.Number(low=1, integer=True),
+    "power_iteration": options.Choice(losses.POWER_ITERATION_METHODS),
+    "entmin": options.Flag(),
+    "entmin_weight": options.Number(low=0.0),
+    "adversarial": options.Choice(ADVERSARIAL_NORMS),
+    "adversarial_epsilon": options.Number(low=0.0, low_open=True),
+    "adversarial_weight": options.Number(low=0.0),
+}
 
 
-def init_extra(params, *, num_unlabeled, num_classes, cfg):
-  """No state; checks the options when the train state is created."""
-  del params, num_unlabeled, num_classes
-  if cfg.method.adversarial not in ADVERSARIAL_NORMS:
-    raise ConfigError(f"config.method.adversarial={cfg.method.adversarial!r}; "
-                      f"use one of {ADVERSARIAL_NORMS}.")
-  return {}
+def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
+  del num_classes, image_shape
+  opts = options.read(method_config, OPTIONS)
 
+  def loss_fn(params, extra, batch, key, step, apply_fn):
+    del extra
+    augment_key, dropout_key, vat_key = jax.random.split(key, 3)
+    images = augment.weak(
+        augment_key,
+        augment.to_float(jnp.concatenate([batch["image"], batch["unlabeled_image"]])),
+        flip=flip)
+    logits, batch_stats = apply_fn(params, images, True, dropout_key)
 
-def loss_fn(params, extra, batch, key, step, apply_fn, cfg):
-  del extra
-  augment_key, dropout_key, vat_key = jax.random.split(key, 3)
-  images = augment.weak(
-      augment_key,
-      augment.to_float(jnp.concatenate([batch["image"], batch["unlabeled_image"]])),
-      flip=cfg.data.flip)
-  logits, batch_stats = apply_fn(params, images, True, dropout_key)
+    def logits_fn(x):
+      return apply_fn(params, x, True, dropout_key)[0]
 
-  def logits_fn(x):
-    return apply_fn(params, x, True, dropout_key)[0]
+    lds = losses.vat_loss(logits_fn, images, vat_key, opts.epsilon, xi=opts.xi,
+                          num_iterations=opts.num_power_iterations,
+                          clean_logits=jax.lax.stop_gradient(logits),
+                          method=opts.power_iteration)
+    num_labeled = batch["label"].shape[0]
+    supervised = common.labeled_cross_entropy(logits[:num_labeled], batch["label"])
+    unsupervised = lds.mean()
+    weight = common.rampup_weight(step, opts.max_weight, opts.rampup_steps)
+    loss = supervised + weight * unsupervised
+    metrics = {
+        "supervised_loss": supervised,
+        "unsupervised_loss": unsupervised,
+        "unsupervised_weight": weight,
+        "pseudo_label_accuracy": common.pseudo_label_accuracy(
+            jax.nn.softmax(jax.lax.stop_gradient(logits[num_labeled:])),
+            batch["unlabeled_label"]),
+    }
+    if opts.entmin:
+      entropy = losses.entropy_with_logits(logits[num_labeled:]).mean()
+      loss += opts.entmin_weight * entropy
+      metrics["entropy_loss"] = entropy
+    if opts.adversarial != "none":
+      adversarial = losses.adversarial_loss(
+          logits_fn, images[:num_labeled], jax.nn.one_hot(batch["label"], logits.shape[-1]),
+          opts.adversarial_epsilon, opts.adversarial).mean()
+      loss += opts.adversarial_weight * adversarial
+      metrics["adversarial_loss"] = adversarial
+    return loss, {"batch_stats": batch_stats, "metrics": metrics}
 
-  lds = losses.vat_loss(logits_fn, images, vat_key, cfg.method.epsilon, xi=cfg.method.xi,
-                        num_iterations=cfg.method.num_power_iterations,
-                        clean_logits=jax.lax.stop_gradient(logits))
-  num_labeled = batch["label"].shape[0]
-  supervised = common.labeled_cross_entropy(logits[:num_labeled], batch["label"])
-  unsupervised = lds.mean()
-  weight = common.rampup_weight(step, cfg.method.max_weight, cfg.method.rampup_steps)
-  loss = supervised + weight * unsupervised
-  metrics = {
-      "supervised_loss": supervised,
-      "unsupervised_loss": unsupervised,
-      "unsupervised_weight": weight,
-      "pseudo_label_accuracy": common.pseudo_label_accuracy(
-          jax.nn.softmax(jax.lax.stop_gradient(logits[num_labeled:])),
-          batch["unlabeled_label"]),
-  }
-  if cfg.method.entmin:
-    entropy = losses.entropy_with_logits(logits[num_labeled:]).mean()
-    loss += cfg.method.entmin_weight * entropy
-    metrics["entropy_loss"] = entropy
-  if cfg.method.adversarial != "none":
-    adversarial = losses.adversarial_loss(
-        logits_fn, images[:num_labeled],
-        jax.nn.one_hot(batch["label"], logits.shape[-1]),
-        cfg.method.adversarial_epsilon, cfg.method.adversarial).mean()
-    loss += cfg.method.adversarial_weight * adversarial
-    metrics["adversarial_loss"] = adversarial
-  return loss, {"batch_stats": batch_stats, "metrics": metrics}
-
-
-METHOD = base.Method(init_extra=init_extra, loss_fn=loss_fn, update_extra=base.keep_extra,
-                     eval_params=base.student_params)
+  return base.Method(loss_fn=loss_fn)

@@ -14,141 +14,20 @@ mesh axis, the mean and variance are reductions over the whole (global)
 batch, so every device normalises with the same statistics, as on one device.
 """
 
-import dataclasses
-import logging
-import math
-from typing import Any, Callable
-
-import flax.linen as nn
-import jax
-import jax.numpy as jnp
-import numpy as np
-
-from jaxssl.errors import ConfigError
+from jaxssl.models.build import (DTYPES, adapt_variables, build_model, check_image_size,
+                                 compute_dtype, with_image_size)
 from jaxssl.models.cnn13 import CNN13
 from jaxssl.models.posemb import adapt_vit_params, resize_position_embeddings
+from jaxssl.models.registry import (MODEL_NAMES, count_params, create_model, init_variables,
+                                    make_apply_fn)
 from jaxssl.models.resnet import ResNet
 from jaxssl.models.small_cnn import SmallCNN
 from jaxssl.models.vit import VIT_SIZES, ViT
 from jaxssl.models.wide_resnet import WideResNet
 
 __all__ = [
-    "CNN13", "MODEL_NAMES", "ResNet", "SmallCNN", "VIT_SIZES", "ViT", "WideResNet",
-    "adapt_vit_params", "count_params", "create_model", "init_variables", "make_apply_fn",
-    "resize_position_embeddings",
+    "CNN13", "DTYPES", "MODEL_NAMES", "ResNet", "SmallCNN", "VIT_SIZES", "ViT", "WideResNet",
+    "adapt_variables", "adapt_vit_params", "build_model", "check_image_size", "compute_dtype",
+    "count_params", "create_model", "init_variables", "make_apply_fn",
+    "resize_position_embeddings", "with_image_size",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class _Entry:
-  module: type[nn.Module]
-  fixed: dict[str, Any]
-  residual: bool  # whether the network has residual branches for stochastic depth
-
-
-_REGISTRY = {
-    "small_cnn": _Entry(SmallCNN, {}, residual=False),
-    "wrn": _Entry(WideResNet, {}, residual=True),
-    "cnn13": _Entry(CNN13, {}, residual=False),
-    "resnet18": _Entry(ResNet, {"depth": 18}, residual=True),
-    "resnet34": _Entry(ResNet, {"depth": 34}, residual=True),
-    "resnet50": _Entry(ResNet, {"depth": 50}, residual=True),
-    "vit": _Entry(ViT, {}, residual=True),
-}
-MODEL_NAMES = tuple(_REGISTRY)
-_COMMON_FIELDS = {"parent", "name", "num_classes", "dtype", "dropout_rate",
-                  "stochastic_depth_rate"}
-
-
-def create_model(name: str, num_classes: int, *, dtype=jnp.float32, dropout_rate: float = 0.0,
-                 stochastic_depth_rate: float = 0.0, **kwargs) -> nn.Module:
-  """Builds a registered network.
-
-  Names and their kwargs (see each module's docstring for the papers):
-    "small_cnn" (width, bn_momentum): small CNN for 8x8/16x16 digits.
-    "wrn" (depth=28, width=2, bn_momentum): Wide ResNet of Oliver et al. 2018.
-    "cnn13" (width, pool_dropout_rate, bn_momentum): conv-large of Laine & Aila.
-    "resnet18", "resnet34", "resnet50" (width, stem, bn_momentum): He et al. 2016.
-    "vit" (size, patch_size, image_size, distillation_token): DeiT.
-
-  "small_cnn" and "cnn13" have no residual branches, so they ignore
-  `stochastic_depth_rate` (with a logged warning when it is not 0).
-
-  Args:
-    name: one of MODEL_NAMES.
-    num_classes: number of logits.
-    dtype: compute dtype (jnp.bfloat16 or jnp.float32); parameters are float32.
-    dropout_rate: dropout before the classifier (ViT: inside the blocks too).
-    stochastic_depth_rate: drop-path rate of the last residual block, rising
-      linearly from 0 over the blocks.
-    **kwargs: architecture options of the named network.
-
-  Raises:
-    ConfigError: for an unknown name, an option the network does not take, or
-      an invalid option value.
-  """
-  if name not in _REGISTRY:
-    raise ConfigError(f"Unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}.")
-  entry = _REGISTRY[name]
-  accepted = {f.name for f in dataclasses.fields(entry.module)} - _COMMON_FIELDS - set(entry.fixed)
-  unknown = set(kwargs) - accepted
-  if unknown:
-    raise ConfigError(f"Model {name!r} does not take {sorted(unknown)}; it takes "
-                      f"{sorted(accepted)} (set in config.model.kwargs).")
-  common = dict(num_classes=num_classes, dtype=dtype, dropout_rate=dropout_rate)
-  if entry.residual:
-    common["stochastic_depth_rate"] = stochastic_depth_rate
-  elif stochastic_depth_rate:
-    logging.warning("Model %r has no residual branches; ignoring stochastic_depth_rate=%s.",
-                    name, stochastic_depth_rate)
-  return entry.module(**common, **entry.fixed, **kwargs)
-
-
-def init_variables(model: nn.Module, key: jax.Array, image_shape) -> dict[str, Any]:
-  """Initial variables for images of shape `image_shape` = (H, W, C).
-
-  Returns:
-    {"params": ..., "batch_stats": ...}, with `{}` as batch stats for networks
-    without batch norm.
-  """
-  variables = model.init({"params": key}, jnp.zeros((1, *image_shape), jnp.float32), train=False)
-  return {"params": variables["params"], "batch_stats": variables.get("batch_stats", {})}
-
-
-def make_apply_fn(model: nn.Module, mean, std) -> Callable[..., tuple[Any, Any]]:
-  """A pure `apply_fn(params, batch_stats, x, train, rng) -> (logits, new_batch_stats)`.
-
-  `x` is float `[N, H, W, C]` in [0, 1] and is normalised to (x - mean) / std
-  per channel before the network. With `train=True` dropout and stochastic
-  depth draw from `rng` (the "dropout" stream) and batch norm uses and updates
-  the batch statistics (of the global batch under jit over a sharded batch).
-  With `train=False`, `rng` may be None and the running statistics are used.
-  The input `batch_stats` come back unchanged for `train=False` and for
-  networks without batch norm. A ViT with a distillation token returns
-  `(class_logits, distill_logits)` as logits when `train=True`.
-
-  Args:
-    model: a module from `create_model`.
-    mean: per-channel mean of the [0, 1] training images, shape [C].
-    std: per-channel standard deviation, shape [C].
-  """
-  mean = np.asarray(mean, np.float32)
-  std = np.asarray(std, np.float32)
-
-  def apply_fn(params, batch_stats, x, train: bool, rng):
-    x = (x.astype(jnp.float32) - mean) / std
-    variables = {"params": params}
-    if batch_stats:
-      variables["batch_stats"] = batch_stats
-    rngs = {} if rng is None else {"dropout": rng}
-    if train and batch_stats:
-      logits, updates = model.apply(variables, x, train=True, rngs=rngs, mutable=["batch_stats"])
-      return logits, updates["batch_stats"]
-    return model.apply(variables, x, train=train, rngs=rngs), batch_stats
-
-  return apply_fn
-
-
-def count_params(params) -> int:
-  """Number of scalars in a parameter pytree (arrays or `jax.ShapeDtypeStruct`s)."""
-  return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(params))

@@ -4,9 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxssl import augment
+from jaxssl import augment, losses
 
-MIXES = {"mixup": jax.jit(augment.mixup_batch), "cutmix": jax.jit(augment.cutmix_batch)}
+MIXES = {"mixup": jax.jit(losses.mixup_shuffled), "cutmix": jax.jit(augment.cutmix_batch)}
 
 
 def _constant_images_and_one_hot_labels(num_examples, size, channels):

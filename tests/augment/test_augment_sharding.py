@@ -10,12 +10,11 @@ from jaxssl import augment
 
 def _the_rest(key, images):
   """The batch functions that `strong` does not cover, in one compile."""
-  keys = jax.random.split(key, 4)
+  keys = jax.random.split(key, 3)
   label_probs = images[:, 0, 0]
   return (augment.gaussian_noise(keys[0], images),
           augment.random_erasing(keys[1], images, probability=0.5),
-          *augment.mixup_batch(keys[2], images, label_probs, 0.75),
-          *augment.cutmix_batch(keys[3], images, label_probs, 1.0))
+          *augment.cutmix_batch(keys[2], images, label_probs, 1.0))
 
 
 # strong covers weak, randaugment and cutout.

@@ -69,7 +69,7 @@ def train_a_few_steps(tmp_path):
     config.num_devices = 0
     config.eval_batch_size = 360
     config.total_steps, config.log_every, config.eval_every, config.checkpoint_every = 4, 2, 4, 4
-    results = train.train_and_evaluate(config, str(tmp_path))
+    results = train.train(config, str(tmp_path))
     assert results["steps"] == 4 and np.isfinite(results["accuracy"]["final"])
     return results
   return run
@@ -88,13 +88,14 @@ def lowered_step_on_preset():
     if preset in PRESET_DATA:
       image_shape, num_classes = PRESET_DATA[preset]
       dataset = make_stand_in_dataset(image_shape, num_classes, config.data.num_labeled)
-    train.validate_config(config)
-    exp = train.build_experiment(config, dataset=dataset)
+    exp = train.build(config, train.StageInputs(dataset=dataset))
     key = jax.random.key(0)
-    state = jax.eval_shape(lambda: train.create_train_state(exp, key))
-    train.make_train_step(exp, key).lower(state)
+    state = jax.eval_shape(lambda: train.init_state(exp, key))
+    shared, per_step = exp.source.next_inputs(1)
+    train.make_step(exp, key).lower(state, shared, per_step, {})
     return state
   return lower
+
 
 
 @pytest.fixture
@@ -105,10 +106,9 @@ def digits_inputs():
   over, as the train loop's does.
   """
   def build(config):
-    exp = train.build_experiment(config)
-    state = train.create_train_state(exp, jax.random.key(0))
-    batch = data.sample_batch(exp.device_data, jax.random.key(1), config.batch_size,
-                              train.unlabeled_batch_size(config, exp.mesh))
+    exp = train.build(config)
+    state = train.init_state(exp, jax.random.key(0))
+    batch = exp.source.batch(exp.source.arrays, None, jax.random.key(1))
 
     def apply_fn(params, x, is_training, rng):
       return exp.apply_fn(params, state.batch_stats, x, is_training, rng)

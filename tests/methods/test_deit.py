@@ -1,6 +1,5 @@
 """DeiT: the distillation loss with a frozen teacher, the recipe, teachers, staged fine-tuning."""
 
-import dataclasses
 import json
 import shutil
 
@@ -10,10 +9,21 @@ import numpy as np
 import pytest
 
 from configs import deit, supervised
-from jaxssl import data, finetune, sharding, teacher, train
+from jaxssl import models, sharding, stages, teacher, train
 from jaxssl.errors import ConfigError
+from jaxssl.methods import FrozenModel, options
 from jaxssl.methods import deit as method
 from tests.methods.conftest import PRESET_DATA, make_stand_in_dataset
+from tests.methods.helpers import run_steps
+
+
+def shrink_teacher(config):
+  """The supervised teacher config: a small_cnn (width 4) for 4 steps on all digits labels."""
+  config.model.kwargs.width = 4
+  config.batch_size = 16
+  config.total_steps = 4
+  config.log_every = config.eval_every = config.checkpoint_every = 4
+  return config
 
 
 def tiny_deit(teacher_workdir="", **method_overrides):
@@ -25,29 +35,29 @@ def tiny_deit(teacher_workdir="", **method_overrides):
   config.checkpoint_every = 2
   config.optimizer.warmup_steps = 1
   config.finetune.total_steps = 2
-  config.method.teacher_workdir = teacher_workdir
+  config.teacher.workdir = teacher_workdir
+  shrink_teacher(config.teacher.config)
   config.method.update(method_overrides)
   return config
 
 
 @pytest.fixture(scope="module")
 def teacher_dir(tmp_path_factory):
-  """A small_cnn (width 4) trained for 4 steps on all digits labels."""
+  """A finished supervised run: small_cnn (width 4), 4 steps on all digits labels."""
   workdir = tmp_path_factory.mktemp("teacher")
-  config = supervised.get_config("digits")
+  config = shrink_teacher(supervised.get_config("digits"))
   config.data.num_labeled = -1
-  config.model.kwargs.width = 4
-  config.batch_size = 16
-  config.total_steps = 4
-  config.log_every = config.eval_every = config.checkpoint_every = 4
-  train.train_and_evaluate(config, str(workdir))
+  train.train(config, str(workdir))
   return workdir
 
 
-def stand_in_teacher(num_classes):
+def stand_in_teacher(num_classes, image_shape):
   """A fixed function of the images standing in for a trained teacher."""
-  weights = jax.random.normal(jax.random.key(7), (num_classes,))
-  return lambda images: images.mean(axis=(1, 2, 3))[:, None] * weights
+  def apply_fn(params, batch_stats, images, is_training, rng):
+    return images.mean(axis=(1, 2, 3))[:, None] * params["weights"], batch_stats
+  return FrozenModel(variables={"params": {"weights": jax.random.normal(
+      jax.random.key(7), (num_classes,))}, "batch_stats": {}}, apply_fn=apply_fn,
+      image_size=tuple(image_shape[:2]))
 
 
 def test_recipe_repeats_mixes_and_smooths():
@@ -57,15 +67,17 @@ def test_recipe_repeats_mixes_and_smooths():
   repeated, repeated_labels = method.repeat_images(images, labels, 3)
   np.testing.assert_array_equal(repeated_labels, [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5])
   np.testing.assert_array_equal(repeated[1], images[0])
-  augmented, targets = jax.jit(lambda key: method.augment_batch(key, images, labels, config))(
-      jax.random.key(0))
+  opts = options.read(config.method, method.OPTIONS)
+  augmented, targets = jax.jit(
+      lambda key: method.augment_batch(key, images, labels, opts, 10, False))(jax.random.key(0))
   assert augmented.shape == (16, 8, 8, 1) and augmented.dtype == jnp.float32
   np.testing.assert_allclose(targets.sum(-1), 1.0, rtol=1e-5)
   # Label smoothing 0.1 leaves at least 0.01 on every class, mixing or not.
   assert targets.min() >= 0.01 - 1e-6
   config.method.update(dict(mixup=0.0, cutmix=0.0, repeated_augmentation=1, randaugment=False,
                             random_erasing=0.0))
-  _, plain = method.augment_batch(jax.random.key(0), images, labels, config)
+  opts = options.read(config.method, method.OPTIONS)
+  _, plain = method.augment_batch(jax.random.key(0), images, labels, opts, 10, False)
   np.testing.assert_allclose(plain, 0.9 * jax.nn.one_hot(labels, 10) + 0.01, rtol=1e-6)
 
 
@@ -76,40 +88,39 @@ def test_recipe_repeats_mixes_and_smooths():
 ])
 def test_bad_recipe_is_refused(tmp_path, overrides, message):
   with pytest.raises(ConfigError, match=message):
-    train.run(tiny_deit(**overrides), str(tmp_path / "run"))
+    stages.run(tiny_deit(**overrides), str(tmp_path / "run"))
   assert not (tmp_path / "run").exists()
 
 
 def test_teacher_gets_no_gradient_and_stays_unchanged(teacher_dir):
   config = tiny_deit(str(teacher_dir), distillation="soft")
   files_before = {p: p.stat().st_mtime_ns for p in teacher_dir.rglob("*")}
-  exp = train.build_experiment(config)
-  frozen = teacher.load_teacher(str(teacher_dir), config, exp.dataset, exp.mesh)
-  before = jax.tree.map(np.array, (frozen.params, frozen.batch_stats))
-  state = train.create_train_state(exp, jax.random.key(0))
-  batch = data.sample_batch(exp.device_data, jax.random.key(1), config.batch_size, 8)
+  plan = stages.plan(config, stages.load_native(config), sharding.make_mesh())
+  inputs = plan[-1].prepare("unused")
+  frozen = inputs.frozen["teacher"]
+  exp = train.build(plan[-1].config, inputs)
+  before = jax.tree.map(np.array, frozen.variables)
+  state = train.init_state(exp, jax.random.key(0))
+  batch = exp.source.batch(exp.source.arrays, None, jax.random.key(1))
 
   def loss_of_teacher(teacher_params):
-    def teacher_fn(images):
-      return frozen.apply_fn(teacher_params, frozen.batch_stats, images, False, None)[0]
+    moved = FrozenModel({**frozen.variables, "params": teacher_params}, frozen.apply_fn,
+                        frozen.image_size)
 
     def apply_fn(params, x, is_training, rng):
       return exp.apply_fn(params, state.batch_stats, x, is_training, rng)
-    return method.loss_fn(state.params, {}, batch, jax.random.key(2), 0, apply_fn, config,
-                          teacher_fn=teacher_fn)[0]
-  grads = jax.jit(jax.grad(loss_of_teacher))(frozen.params)
+    return exp.method.loss_fn(state.params, {}, {**batch, "teacher": moved},
+                              jax.random.key(2), 0, apply_fn)[0]
+  grads = jax.jit(jax.grad(loss_of_teacher))(frozen.variables["params"])
   assert all(not np.any(g) for g in jax.tree.leaves(grads))
 
-  exp = dataclasses.replace(exp, teacher_fn=frozen.logits_fn())
   student_before = jax.tree.map(np.array, state.params)
-  step = train.make_train_step(exp, jax.random.key(3))
-  for _ in range(2):
-    state, metrics = step(state)
+  state, metrics = run_steps(exp, state, train.make_step(exp, jax.random.key(3)), 2)
   assert 0.0 <= float(metrics["teacher_agreement"]) <= 1.0
   changed = [not np.allclose(a, b) for a, b in
              zip(jax.tree.leaves(student_before), jax.tree.leaves(state.params))]
   assert any(changed)
-  for a, b in zip(jax.tree.leaves(before), jax.tree.leaves((frozen.params, frozen.batch_stats))):
+  for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(frozen.variables)):
     np.testing.assert_array_equal(a, b)
   assert {p: p.stat().st_mtime_ns for p in teacher_dir.rglob("*")} == files_before
 
@@ -117,21 +128,26 @@ def test_teacher_gets_no_gradient_and_stays_unchanged(teacher_dir):
 def test_missing_teacher_is_a_clear_error(tmp_path, teacher_dir):
   missing = tmp_path / "no_such_run"
   with pytest.raises(ConfigError, match=f"No teacher run at {missing}.*Train the teacher first"):
-    train.run(tiny_deit(str(missing)), str(tmp_path / "run"))
-  with pytest.raises(ConfigError, match="teacher_workdir"):
-    train.run(tiny_deit(""), str(tmp_path / "run"))
+    stages.run(tiny_deit(str(missing)), str(tmp_path / "run"))
+  without_teacher = tiny_deit("")
+  without_teacher.teacher.config = None
+  with pytest.raises(ConfigError, match="teacher.workdir"):
+    stages.run(without_teacher, str(tmp_path / "run"))
+  without_teacher.runner = "train"
+  with pytest.raises(ConfigError, match="frozen inputs"):
+    stages.run(without_teacher, str(tmp_path / "run"))
   no_checkpoint = tmp_path / "no_checkpoint"
   no_checkpoint.mkdir()
   shutil.copy(teacher_dir / "config.json", no_checkpoint / "config.json")
   with pytest.raises(ConfigError, match=f"{no_checkpoint} holds no checkpoint"):
-    train.run(tiny_deit(str(no_checkpoint)), str(tmp_path / "run"))
+    stages.run(tiny_deit(str(no_checkpoint)), str(tmp_path / "run"))
   assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("edit, message", [
     (lambda c: c["model"]["kwargs"].update(width=8), "does not match the model"),
     (lambda c: c["data"].update(source="tfds:mnist"), "same data source"),
-    (lambda c: c.update(ema_decay=0.0), "teacher_weights='raw'"),
+    (lambda c: c.update(eval_ema_decay=0.0), "'raw' weights"),
 ])
 def test_incompatible_teacher_is_a_clear_error(tmp_path, teacher_dir, edit, message):
   broken = tmp_path / "broken"
@@ -140,7 +156,7 @@ def test_incompatible_teacher_is_a_clear_error(tmp_path, teacher_dir, edit, mess
   edit(config_json)
   (broken / "config.json").write_text(json.dumps(config_json))
   with pytest.raises(ConfigError, match=message):
-    train.run(tiny_deit(str(broken)), str(tmp_path / "run"))
+    stages.run(tiny_deit(str(broken)), str(tmp_path / "run"))
   assert not (tmp_path / "run").exists()
 
 
@@ -151,6 +167,8 @@ def test_incompatible_teacher_is_a_clear_error(tmp_path, teacher_dir, edit, mess
 ])
 def test_patch_size_must_divide_each_stage_resolution(tmp_path, overrides, message):
   config = tiny_deit(distillation="none")
+  config.runner = "finetune"
+  config.finetune.image_size = 16
   for key, value in overrides.items():
     section, *rest = key.split(".")
     target = config[section]
@@ -158,7 +176,7 @@ def test_patch_size_must_divide_each_stage_resolution(tmp_path, overrides, messa
       target = target[part]
     target[rest[-1]] = value
   with pytest.raises(ConfigError, match=message):
-    train.run(config, str(tmp_path / "run"))
+    stages.run(config, str(tmp_path / "run"))
   assert not (tmp_path / "run").exists()
 
 
@@ -174,39 +192,43 @@ def test_train_step_builds_on_preset(preset, distillation):
   if preset in PRESET_DATA:
     image_shape, num_classes = PRESET_DATA[preset]
     dataset = make_stand_in_dataset(image_shape, num_classes, num_train=16)
-  train.validate_config(config)
-  method.validate(config)
-  exp = train.build_experiment(config, dataset=dataset)
+  inputs = train.StageInputs(dataset=dataset)
   if distillation != "none":
-    exp = dataclasses.replace(exp, teacher_fn=stand_in_teacher(exp.dataset.num_classes))
+    shape, classes = PRESET_DATA.get(preset, ((8, 8, 1), 10))
+    inputs = train.StageInputs(dataset=dataset,
+                               frozen={"teacher": stand_in_teacher(classes, shape)})
+  exp = train.build(config, inputs)
   key = jax.random.key(0)
-  state = jax.eval_shape(lambda: train.create_train_state(exp, key))
-  train.make_train_step(exp, key).lower(state)
+  state = jax.eval_shape(lambda: train.init_state(exp, key))
+  shared, per_step = exp.source.next_inputs(1)
+  train.make_step(exp, key).lower(state, shared, per_step, inputs.frozen)
 
 
-def test_pretrain_then_finetune_at_higher_resolution_runs_and_resumes(tmp_path, teacher_dir):
-  config = tiny_deit(str(teacher_dir), distillation="hard")
+def test_teacher_first_then_student_then_finetune_at_higher_resolution_and_resume(tmp_path):
+  config = tiny_deit("", distillation="hard")
   config.finetune.image_size = 16
   config.lock()  # as launch.py's config_flags hands it over
   workdir = tmp_path / "deit"
-  results = train.run(config, str(workdir))
-  assert [s["stage"] for s in results["stages"]] == ["pretrain", "finetune"]
-  assert [s["image_size"] for s in results["stages"]] == [8, 16]
+  results = stages.run(config, str(workdir))
+  assert [s["stage"] for s in results["stages"]] == ["teacher", "student", "finetune"]
+  assert [s["image_size"] for s in results["stages"]] == [8, 8, 16]
   assert json.loads((workdir / "results.json").read_text())["stages"] == results["stages"]
+  teacher_config = json.loads((workdir / "teacher" / "config.json").read_text())
+  assert teacher_config["method"]["name"] == "supervised"
+  assert teacher_config["data"]["num_labeled"] == -1
   finetune_config = json.loads((workdir / "finetune" / "config.json").read_text())
   assert finetune_config["data"]["image_size"] == finetune_config["model"]["kwargs"][
       "image_size"] == 16
-  assert "finetune" not in finetune_config
+  assert not {"finetune", "teacher", "runner"} & set(finetune_config)
   # The fine-tuned ViT has a 8x8 grid of position embeddings (16 / patch 2).
-  stage = finetune.stage_configs(config)[1]
-  native = data.load_source("digits")
-  model, _ = train.build_model(stage, native.num_classes, native.train_images)
+  tuned = teacher.read_config(str(workdir / "finetune"))
+  model, _ = models.build_model(tuned, 10, np.zeros(1), np.ones(1))
   variables = teacher.restore_variables(str(workdir / "finetune"), model, (16, 16, 1),
                                         sharding.make_mesh())
   assert variables["params"]["pos_embed_grid"].shape == (1, 64, 64)
-  # Both stages are finished: running again retrains nothing.
+  # Every stage is finished: running again retrains nothing.
   metrics = {name: (workdir / name / "metrics.jsonl").read_text()
-             for name in ("pretrain", "finetune")}
-  assert train.run(config, str(workdir)) == json.loads(json.dumps(results))
+             for name in ("teacher", "student", "finetune")}
+  assert stages.run(config, str(workdir)) == json.loads(json.dumps(results))
   for name, text in metrics.items():
     assert (workdir / name / "metrics.jsonl").read_text() == text

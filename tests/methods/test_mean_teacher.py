@@ -8,6 +8,7 @@ import pytest
 from configs import mean_teacher as mt_config
 from jaxssl import train
 from jaxssl.methods import mean_teacher
+from tests.methods.helpers import build_method, run_steps
 
 @pytest.fixture
 def config(shrink):
@@ -15,13 +16,13 @@ def config(shrink):
   config = shrink(mt_config.get_config("digits"), num_devices=1)
   config.unlabeled_ratio = 1
   config.method.rampup_steps = 2
-  config.method.ema_decay_rampup = 0.5
-  config.method.ema_decay = 0.9
+  config.method.teacher_decay_rampup = 0.5
+  config.method.teacher_decay = 0.9
   return config
 
 
 def init_extra(params, config):
-  return mean_teacher.init_extra(params, num_unlabeled=1, num_classes=10, cfg=config)
+  return build_method(config).init_extra(params, num_unlabeled=1)
 
 
 def test_loss_is_finite_with_gradient_under_jit(digits_inputs, config):
@@ -31,8 +32,8 @@ def test_loss_is_finite_with_gradient_under_jit(digits_inputs, config):
 
   @jax.jit
   def loss_and_grad(params, extra):
-    return jax.value_and_grad(mean_teacher.loss_fn, has_aux=True)(
-        params, extra, batch, jax.random.key(2), jnp.int32(5), apply_fn, config)
+    return jax.value_and_grad(build_method(config).loss_fn, has_aux=True)(
+        params, extra, batch, jax.random.key(2), jnp.int32(5), apply_fn)
 
   (loss, aux), grads = loss_and_grad(params, extra)
   metrics = aux["metrics"]
@@ -56,9 +57,10 @@ def test_teacher_is_a_constant_target_and_student_batch_stats_are_kept(digits_in
     logits, _ = apply_fn(params, x, is_training, rng)
     return logits, {"first_param": jax.tree.leaves(params)[0]}
 
+  loss_fn = build_method(config).loss_fn
+
   def loss(params):
-    return mean_teacher.loss_fn(params, extra, batch, jax.random.key(0), 5, tagging_apply_fn,
-                                config)
+    return loss_fn(params, extra, batch, jax.random.key(0), 5, tagging_apply_fn)
 
   (_, aux), grad_of_student = jax.value_and_grad(loss, has_aux=True)(params)
   images = config.batch_size * (1 + config.unlabeled_ratio)
@@ -68,21 +70,20 @@ def test_teacher_is_a_constant_target_and_student_batch_stats_are_kept(digits_in
 
   def loss_of_teacher(teacher_params):
     teacher_extra = {"teacher": extra["teacher"]._replace(ema=teacher_params)}
-    return mean_teacher.loss_fn(params, teacher_extra, batch, jax.random.key(0), 5,
-                                tagging_apply_fn, config)[0]
+    return loss_fn(params, teacher_extra, batch, jax.random.key(0), 5, tagging_apply_fn)[0]
 
   grad_of_teacher = jax.grad(loss_of_teacher)(extra["teacher"].ema)
   assert all(float(jnp.abs(g).sum()) == 0 for g in jax.tree.leaves(grad_of_teacher))
 
 
 def test_teacher_is_the_ema_of_the_student_history(config):
-  exp = train.build_experiment(config)
+  exp = train.build(config)
   init_key, step_key = jax.random.split(jax.random.key(0))
-  state = train.create_train_state(exp, init_key)
-  step_fn = train.make_train_step(exp, step_key)
+  state = train.init_state(exp, init_key)
+  step_fn = train.make_step(exp, step_key)
   history = [jax.device_get(state.params)]  # theta_0 .. theta_n
   for _ in range(4):
-    state, _ = step_fn(state)
+    state, _ = run_steps(exp, state, step_fn, 1)
     history.append(jax.device_get(state.params))
 
   # theta'_n = prod_k alpha_k theta_0 + sum_k (1 - alpha_k) prod_{j > k} alpha_j theta_k,
@@ -93,10 +94,11 @@ def test_teacher_is_the_ema_of_the_student_history(config):
   assert np.isclose(sum(coefficients), 1.0)
   expected = jax.tree.map(lambda *thetas: sum(c * t for c, t in zip(coefficients, thetas)),
                           *history)
-  teacher = mean_teacher.METHOD.eval_params(state.params, state.extra)
+  teacher = exp.method.eval_params(state.params, state.extra)
   for got, want in zip(jax.tree.leaves(teacher), jax.tree.leaves(expected)):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-  np.testing.assert_allclose(mean_teacher.teacher_decay(jnp.arange(4), config), alphas, rtol=1e-6)
+  np.testing.assert_allclose(mean_teacher.teacher_decay(jnp.arange(4), config.method), alphas,
+                             rtol=1e-6)
 
 
 def test_a_few_training_steps_on_digits(config, train_a_few_steps):
@@ -105,6 +107,6 @@ def test_a_few_training_steps_on_digits(config, train_a_few_steps):
 
 def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):
   config = mt_config.get_config(preset_arg)
-  assert 0 < config.method.ema_decay_rampup <= config.method.ema_decay < 1
+  assert 0 < config.method.teacher_decay_rampup <= config.method.teacher_decay < 1
   state = lowered_step_on_preset(config, preset_arg)
   assert jax.tree.structure(state.extra["teacher"].ema) == jax.tree.structure(state.params)

@@ -8,6 +8,7 @@ import pytest
 from configs import mixmatch as mixmatch_config
 from jaxssl import losses
 from jaxssl.methods import mixmatch
+from tests.methods.helpers import build_method
 
 @pytest.fixture
 def tiny_config(shrink):
@@ -70,8 +71,8 @@ def test_loss_shapes_and_gradient_under_jit(digits_inputs, tiny_config):
 
   @jax.jit
   def loss_and_grad(params, batch, step):
-    return jax.value_and_grad(mixmatch.loss_fn, has_aux=True)(
-        params, {}, batch, jax.random.key(2), step, recording_apply_fn, config)
+    return jax.value_and_grad(build_method(config).loss_fn, has_aux=True)(
+        params, {}, batch, jax.random.key(2), step, recording_apply_fn)
 
   (loss, aux), grads = loss_and_grad(params, batch, jnp.int32(config.method.rampup_steps))
   views_b = config.method.num_augmentations * config.unlabeled_ratio * config.batch_size

@@ -1,20 +1,22 @@
-"""Noisy Student: pseudo-label selection, the rounds driver, resume, and bad input."""
+"""Noisy Student: pseudo-label selection, the rounds' stages, resume, and bad input."""
 
 import json
 import os
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
 
 from configs import noisy_student
-from jaxssl import checkpointing, self_training, train
+from jaxssl import checkpointing, data, evaluation, self_training, sharding, stages, train
+from jaxssl import teacher as teacher_lib
 from jaxssl.errors import ConfigError
-from jaxssl.methods import noisy_student as method
+from tests.methods.helpers import build_method
 
 
-def tiny_config(**method_overrides):
+def tiny_config(**round_overrides):
   """Two student rounds of 4 steps on digits, small_cnn widths 4 -> 4 -> 6."""
   config = noisy_student.get_config("digits")
   config.total_steps = 4
@@ -24,12 +26,13 @@ def tiny_config(**method_overrides):
   config.eval_every = 4
   config.checkpoint_every = 2
   config.eval_batch_size = 360
-  config.method.rounds = 2
-  config.method.model_sizes = (4, 4, 6)
   config.method.randaugment_num_ops = 0  # RandAugment's compile time is not under test here
+  config.noisy_student.rounds = 2
+  config.noisy_student.model_sizes = (4, 4, 6)
   # A 4-step teacher is not confident: keep every pseudo-label, as they are.
-  config.method.update(dict(pseudo_label="soft", confidence_threshold=0.0, class_balance=False))
-  config.method.update(method_overrides)
+  config.noisy_student.update(dict(pseudo_label="soft", confidence_threshold=0.0,
+                                   class_balance=False))
+  config.noisy_student.update(round_overrides)
   return config
 
 
@@ -76,12 +79,19 @@ def test_class_balance_trims_to_most_confident_and_duplicates():
 def test_loss_of_teacher_and_student_batches(digits_inputs):
   config = tiny_config()
   params, batch, apply_fn = digits_inputs(config)
-  loss_fn = jax.jit(lambda batch: method.loss_fn(params, {}, batch, jax.random.key(0), 0,
-                                                  apply_fn, config))
-  teacher_loss, aux = loss_fn(batch)
+  teacher = build_method(config)
+  assert teacher.frozen_inputs == ()
+  teacher_loss, aux = jax.jit(lambda batch: teacher.loss_fn(
+      params, {}, batch, jax.random.key(0), 0, apply_fn))(batch)
   assert "unsupervised_loss" not in aux["metrics"]
-  targets = jax.nn.one_hot(batch["unlabeled_label"], 10)  # perfect pseudo-labels
-  loss, aux = loss_fn({**batch, "unlabeled_target": targets})
+  config.method.pseudo_labeled = True
+  student = build_method(config)
+  assert student.frozen_inputs == ("unlabeled_targets",)
+  # Perfect pseudo-labels, one per unlabeled image, looked up by the batch's indices.
+  targets = jnp.zeros((int(batch["unlabeled_index"].max()) + 1, 10)).at[
+      batch["unlabeled_index"]].set(jax.nn.one_hot(batch["unlabeled_label"], 10))
+  loss, aux = jax.jit(lambda batch: student.loss_fn(
+      params, {}, batch, jax.random.key(0), 0, apply_fn))({**batch, "unlabeled_targets": targets})
   metrics = aux["metrics"]
   np.testing.assert_allclose(loss, metrics["supervised_loss"] + metrics["unsupervised_loss"],
                              rtol=1e-6)
@@ -92,10 +102,10 @@ def test_loss_of_teacher_and_student_batches(digits_inputs):
 def test_student_smaller_than_teacher_is_refused_before_training(tmp_path):
   config = tiny_config(model_sizes=(8, 4, 8))
   with pytest.raises(ConfigError, match="fewer than its teacher"):
-    train.run(config, str(tmp_path / "run"))
+    stages.run(config, str(tmp_path / "run"))
   assert not (tmp_path / "run").exists()
-  config.method.equal_or_larger = False
-  self_training.validate(config, _digits())
+  config.noisy_student.equal_or_larger = False
+  self_training.check(config, 10, (8, 8, 1))
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -105,13 +115,8 @@ def test_student_smaller_than_teacher_is_refused_before_training(tmp_path):
 ])
 def test_bad_noisy_student_config(tmp_path, overrides, message):
   with pytest.raises(ConfigError, match=message):
-    train.run(tiny_config(**overrides), str(tmp_path / "run"))
+    stages.run(tiny_config(**overrides), str(tmp_path / "run"))
   assert not (tmp_path / "run").exists()
-
-
-def _digits():
-  from jaxssl import data
-  return data.load_source("digits")
 
 
 class Interrupted(Exception):
@@ -140,11 +145,11 @@ def resumed_run(tmp_path_factory):
   patch = pytest.MonkeyPatch()
   patch.setattr(checkpointing.Checkpointer, "save", save_then_crash_in_round_2)
   with pytest.raises(Interrupted):
-    train.run(locked_config(), str(workdir))
+    stages.run(locked_config(), str(workdir))
   patch.undo()
   before = {name: (workdir / name / "metrics.jsonl").read_text()
             for name in ("round0_teacher", "round1_student")}
-  results = train.run(locked_config(), str(workdir))
+  results = stages.run(locked_config(), str(workdir))
   return workdir, before, results
 
 
@@ -159,31 +164,32 @@ def test_interrupted_run_resumes_mid_round_2_and_reports_every_round(resumed_run
   assert [r["step"] for r in records if r["kind"] == "train"] == [2, 4]
   on_disk = json.loads((workdir / "results.json").read_text())
   assert on_disk == json.loads(json.dumps(results))
-  assert [r["workdir"] for r in results["rounds"]] == [
+  assert [r["stage"] for r in results["stages"]] == [
       "round0_teacher", "round1_student", "round2_student"]
-  assert [r["model_kwargs"]["width"] for r in results["rounds"]] == [4, 4, 6]
-  assert all("accuracy" in r for r in results["rounds"])
-  assert results["accuracy"] == results["rounds"][-1]["accuracy"]
+  assert [r["model_kwargs"]["width"] for r in results["stages"]] == [4, 4, 6]
+  assert all("accuracy" in r for r in results["stages"])
+  assert results["accuracy"] == results["stages"][-1]["accuracy"]
 
 
 def test_pseudo_labels_are_deterministic_and_the_teachers_eval_predictions(resumed_run):
   workdir, _, _ = resumed_run
   config = tiny_config()
   stored = dict(np.load(workdir / "round1_student" / self_training.PSEUDO_LABELS_FILE))
-  dataset = _digits()
-  round_config = self_training.round_config(config, 1)
-  exp = train.build_experiment(round_config, dataset)
-  again = self_training.make_pseudo_labels(exp, str(workdir / "round0_teacher"), dataset)
+  dataset = data.load_source("digits")
+  mesh = sharding.make_mesh()
+  teacher = teacher_lib.load_model(str(workdir / "round0_teacher"), dataset, mesh, "ema")
+  predictor = evaluation.Predictor(teacher.apply_fn, mesh, config.eval_batch_size)
+  unlabeled = np.arange(len(dataset.train_labels))
+  again = self_training.make_pseudo_labels(teacher, predictor, dataset, unlabeled,
+                                           config.noisy_student)
   for name in stored:
     np.testing.assert_array_equal(again[name], stored[name])
   # The teacher's own evaluation path, on the EMA weights of its final checkpoint.
-  teacher_config = self_training.round_config(config, 0)
-  teacher_exp = train.build_experiment(teacher_config, dataset)
+  teacher_exp = train.build(self_training.round_config(config, 0))
   state = checkpointing.Checkpointer(str(workdir / "round0_teacher"), 3).restore(
-      train.create_train_state(teacher_exp, jax.random.key(0)))
-  logits = train.predict_all(teacher_exp, train.make_predict_fn(teacher_exp),
-                             train.ema_params(teacher_exp, state), state.batch_stats,
-                             dataset.train_images)
+      train.init_state(teacher_exp, jax.random.key(0)))
+  logits = teacher_exp.predictor.logits(state.eval_ema.ema, state.batch_stats,
+                                        dataset.train_images)
   np.testing.assert_allclose(stored["teacher_probs"], jax.nn.softmax(logits), rtol=1e-5,
                              atol=1e-6)
   np.testing.assert_array_equal(stored["train_indices"], np.arange(len(dataset.train_labels)))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from configs import pi_model as pi_model_config
-from jaxssl.methods import pi_model
+from tests.methods.helpers import build_method
 
 @pytest.fixture
 def config(shrink):
@@ -22,8 +22,8 @@ def test_loss_is_finite_with_gradient_under_jit(digits_inputs, config):
 
   @jax.jit
   def loss_and_grad(params, batch):
-    return jax.value_and_grad(pi_model.loss_fn, has_aux=True)(
-        params, {}, batch, jax.random.key(2), jnp.int32(0), apply_fn, config)
+    return jax.value_and_grad(build_method(config).loss_fn, has_aux=True)(
+        params, {}, batch, jax.random.key(2), jnp.int32(0), apply_fn)
 
   (loss, aux), grads = loss_and_grad(params, batch)
   metrics = aux["metrics"]
@@ -44,8 +44,9 @@ def test_both_views_share_one_forward_pass_and_both_get_gradient(digits_inputs, 
     calls.append((x.shape[0], is_training))
     return apply_fn(params, x, is_training, rng)
 
-  jax.eval_shape(lambda p: pi_model.loss_fn(p, {}, batch, jax.random.key(0), 0,
-                                            recording_apply_fn, config), params)
+  loss_fn = build_method(config).loss_fn
+  jax.eval_shape(lambda p: loss_fn(p, {}, batch, jax.random.key(0), 0, recording_apply_fn),
+                 params)
   images = config.batch_size * (1 + config.unlabeled_ratio)
   assert calls == [(2 * images, True)]
 
@@ -55,8 +56,8 @@ def test_both_views_share_one_forward_pass_and_both_get_gradient(digits_inputs, 
   def consistency_of_logits(logits):
     def fixed_logits_apply_fn(params, x, is_training, rng):
       return logits, {}
-    return pi_model.loss_fn(params, {}, batch, jax.random.key(0), 0, fixed_logits_apply_fn,
-                            config)[1]["metrics"]["unsupervised_loss"]
+    return loss_fn(params, {}, batch, jax.random.key(0), 0,
+                   fixed_logits_apply_fn)[1]["metrics"]["unsupervised_loss"]
 
   logits = jax.random.normal(jax.random.key(1), (2 * images, 10))
   grad = jax.grad(consistency_of_logits)(logits)

@@ -8,7 +8,9 @@ import pytest
 from configs import temporal_ensembling as te_config
 from jaxssl import train
 from jaxssl.checkpointing import Checkpointer
+from jaxssl.methods import make_method
 from jaxssl.methods import temporal_ensembling as te
+from tests.methods.helpers import build_method
 
 ALPHA = 0.6
 
@@ -22,13 +24,17 @@ def config(shrink):
   return config
 
 
-def fresh_extra(config, num_unlabeled=6, num_classes=3):
-  return te.init_extra(None, num_unlabeled=num_unlabeled, num_classes=num_classes, cfg=config)
+def three_class_method(config):
+  return make_method(config.method, num_classes=3, image_shape=(8, 8, 1), flip=False)
+
+
+def fresh_extra(config, num_unlabeled=6):
+  return three_class_method(config).init_extra(None, num_unlabeled=num_unlabeled)
 
 
 def update(extra, index, probs, config):
   aux = {"unlabeled_index": jnp.asarray(index), "unlabeled_probs": jnp.asarray(probs)}
-  return te.update_extra(extra, None, 0, aux, config)
+  return three_class_method(config).update_extra(extra, None, 0, aux)
 
 
 def test_targets_are_bias_corrected(config):
@@ -65,22 +71,22 @@ def test_duplicate_indices_update_once_from_the_first_occurrence(config):
 
 def test_unseen_examples_get_no_consistency(digits_inputs, config):
   params, batch, apply_fn = digits_inputs(config)
-  extra = te.init_extra(params, num_unlabeled=int(batch["unlabeled_index"].max()) + 1,
-                        num_classes=10, cfg=config)
+  method = build_method(config)
+  extra = method.init_extra(params, num_unlabeled=int(batch["unlabeled_index"].max()) + 1)
 
   @jax.jit
   def loss_and_grad(params, extra):
-    return jax.value_and_grad(te.loss_fn, has_aux=True)(
-        params, extra, batch, jax.random.key(2), jnp.int32(0), apply_fn, config)
+    return jax.value_and_grad(method.loss_fn, has_aux=True)(
+        params, extra, batch, jax.random.key(2), jnp.int32(0), apply_fn)
 
   (loss, aux), _ = loss_and_grad(params, extra)
   assert aux["metrics"]["unsupervised_loss"] == 0.0 and aux["metrics"]["ensemble_coverage"] == 0
   np.testing.assert_allclose(loss, aux["metrics"]["supervised_loss"], rtol=1e-6)
 
   # Once the batch's examples have a (uniform) target, the consistency is on.
-  seen = te.update_extra(extra, params, 0, {
+  seen = method.update_extra(extra, params, 0, {
       "unlabeled_index": batch["unlabeled_index"],
-      "unlabeled_probs": jnp.full((len(batch["unlabeled_index"]), 10), 0.1)}, config)
+      "unlabeled_probs": jnp.full((len(batch["unlabeled_index"]), 10), 0.1)})
   (loss, aux), grads = loss_and_grad(params, seen)
   metrics = aux["metrics"]
   assert np.isfinite(loss) and metrics["unsupervised_loss"] > 0
@@ -95,8 +101,8 @@ def test_unseen_examples_get_no_consistency(digits_inputs, config):
 def test_ensemble_trains_and_is_checkpointed(tmp_path, config, train_a_few_steps):
   train_a_few_steps(config)
 
-  exp = train.build_experiment(config)
-  template = train.create_train_state(exp, jax.random.key(1))
+  exp = train.build(config)
+  template = train.init_state(exp, jax.random.key(1))
   extra = Checkpointer(str(tmp_path), 3).restore(template).extra
   updates = np.asarray(extra["updates"])
   drawn = 4 * config.batch_size * config.unlabeled_ratio

@@ -7,7 +7,7 @@ import pytest
 
 from configs import vat as vat_config
 from jaxssl.errors import ConfigError
-from jaxssl.methods import vat
+from tests.methods.helpers import build_method
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ def test_loss_with_every_option_is_finite_with_gradient_under_jit(digits_inputs,
 
   @jax.jit
   def loss_and_grad(params):
-    return jax.value_and_grad(vat.loss_fn, has_aux=True)(
-        params, {}, batch, jax.random.key(2), jnp.int32(0), apply_fn, config)
+    return jax.value_and_grad(build_method(config).loss_fn, has_aux=True)(
+        params, {}, batch, jax.random.key(2), jnp.int32(0), apply_fn)
 
   (loss, aux), grads = loss_and_grad(params)
   metrics = aux["metrics"]
@@ -68,7 +68,7 @@ def test_lds_gradient_flows_only_through_the_perturbed_pass(digits_inputs, confi
 
   def loss(params, weight):
     config.method.max_weight = weight
-    return vat.loss_fn(params, {}, batch, jax.random.key(3), 0, apply_fn, config)[0]
+    return build_method(config).loss_fn(params, {}, batch, jax.random.key(3), 0, apply_fn)[0]
 
   loss(params, 1.0)
   clean, perturbed = calls
@@ -94,7 +94,7 @@ def test_adversarial_option_perturbs_labeled_images_by_epsilon(norm, digits_inpu
   _, batch, _ = digits_inputs(config)
   params = {"w": jax.random.normal(jax.random.key(0), (64, 10))}
   calls = []
-  vat.loss_fn(params, {}, batch, jax.random.key(3), 0, linear_model(calls), config)
+  build_method(config).loss_fn(params, {}, batch, jax.random.key(3), 0, linear_model(calls))
   clean, _, adversarial = calls
   r_adv = (adversarial - clean[:config.batch_size]).reshape(config.batch_size, -1)
   if norm == "l2":
@@ -115,7 +115,8 @@ def test_only_the_clean_pass_updates_batch_norm(digits_inputs, config):
       calls.append(batch_stats)
     return logits, batch_stats
 
-  _, aux = vat.loss_fn(params, {}, batch, jax.random.key(0), 0, recording_apply_fn, config)
+  _, aux = build_method(config).loss_fn(params, {}, batch, jax.random.key(0), 0,
+                                        recording_apply_fn)
   clean, perturbed, adversarial = calls
   for kept, from_clean, other in zip(jax.tree.leaves(aux["batch_stats"]),
                                      jax.tree.leaves(clean), jax.tree.leaves(perturbed)):
@@ -127,7 +128,7 @@ def test_only_the_clean_pass_updates_batch_norm(digits_inputs, config):
 def test_unknown_adversarial_norm_is_refused(config):
   config.method.adversarial = "l1"
   with pytest.raises(ConfigError, match="adversarial"):
-    vat.init_extra(None, num_unlabeled=1, num_classes=10, cfg=config)
+    build_method(config)
 
 
 def test_a_few_training_steps_on_digits(config, train_a_few_steps):

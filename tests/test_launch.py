@@ -1,0 +1,148 @@
+"""launch.py: bad input ends with one message and exit status 2, no traceback, workdir untouched.
+
+Every option every method declares (`OPTIONS` in jaxssl/methods/<name>.py)
+is fed values it must refuse, through launch.py's command line. The runs go
+in-process (`launch.run`, on fresh flag values) because a subprocess per case
+would cost a JAX import each; the subprocess tests at the end check the real
+entry point.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import launch
+from jaxssl.methods import METHOD_NAMES, method_module, options
+from tests.methods.helpers import build_method  # noqa: F401  (keeps the helpers importable)
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def invalid_values(option) -> list:
+  """Values `option` must refuse: past each end of its range, a wrong type, a non-choice."""
+  if isinstance(option, options.Choice):
+    return ["not_a_choice"]
+  if isinstance(option, options.Flag):
+    return ["maybe"]
+  values = ["a_string"]
+  if option.low is not None:
+    values.append(option.low if option.low_open else option.low - 1)
+  if option.high is not None:
+    values.append(option.high if option.high_open else option.high + 1)
+  if option.integer:
+    values.append((option.low or 0) + 1.5)
+  return values
+
+
+def config_fields(method: str) -> set[str]:
+  from ml_collections import config_flags  # noqa: F401
+  import importlib
+  return set(importlib.import_module(f"configs.{method}").get_config("digits").method.keys())
+
+
+CASES = [(method, field, value)
+         for method in METHOD_NAMES
+         for field, option in method_module(method).OPTIONS.items()
+         if field in config_fields(method)
+         for value in invalid_values(option)]
+
+
+def snapshot(directory: pathlib.Path) -> dict:
+  """Every path under `directory` with its bytes (files) and modification time."""
+  return {path.relative_to(directory): (path.read_bytes() if path.is_file() else None,
+                                        path.stat().st_mtime_ns)
+          for path in directory.rglob("*")}
+
+
+@pytest.fixture
+def workdir(tmp_path):
+  """A workdir that already holds files: a bad run must leave them exactly as they are."""
+  directory = tmp_path / "run"
+  (directory / "notes").mkdir(parents=True)
+  (directory / "notes" / "keep.txt").write_text("not jaxssl's")
+  (directory / "results.json").write_text('{"from": "an earlier run"}')
+  return directory
+
+
+def launch_in_process(capsys, *argv):
+  status = launch.run(["launch.py", *argv])
+  return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method, field, value", CASES,
+                         ids=[f"{m}-{f}={v}" for m, f, v in CASES])
+def test_every_bad_option_is_refused_with_a_message(capsys, workdir, method, field, value):
+  before = snapshot(workdir)
+  status, err = launch_in_process(capsys, f"--config=configs/{method}.py",
+                                  f"--config.method.{field}={value}", f"--workdir={workdir}")
+  assert status == 2
+  assert "error:" in err and field in err and "Traceback" not in err
+  assert snapshot(workdir) == before
+
+
+def test_every_method_declares_and_checks_its_options():
+  assert len(CASES) > 100
+  for method in METHOD_NAMES:
+    assert set(method_module(method).OPTIONS) >= config_fields(method) - {"name"}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--config.nope=1"], "no field 'nope'"),
+    (["--config.ema_decay=0.9"], "config.ema_decay was renamed: use config.eval_ema_decay"),
+    (["--config.method.ema_decay=0.9"], "use config.method.teacher_decay"),
+    (["--config=configs/no_such_config.py"], "no_such_config.py"),
+    (["--config=configs/fixmatch.py:bogus"], "Unknown data-set preset 'bogus'"),
+    (["--config.batch_size=12"], "batch_size=12 does not divide"),
+    (["--config.data.pipeline=disk"], "pipeline"),
+    (["--config.runner=sideways"], "config.runner='sideways'"),
+])
+def test_bad_command_lines_are_refused_with_a_message(capsys, workdir, argv, message):
+  before = snapshot(workdir)
+  status, err = launch_in_process(capsys, *argv, f"--workdir={workdir}")
+  assert status == 2 and message in err and "Traceback" not in err
+  assert snapshot(workdir) == before
+
+
+def test_launch_py_as_a_program(tmp_path):
+  """The real entry point: a refused option, then the same config resumed from its workdir."""
+  environment = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""}
+  command = [sys.executable, "launch.py", "--config=configs/supervised.py",
+             f"--workdir={tmp_path / 'run'}", "--config.total_steps=4", "--config.log_every=2",
+             "--config.eval_every=4", "--config.checkpoint_every=2"]
+  refused = subprocess.run(command + ["--config.optimizer.learning_rate=-1"], cwd=ROOT,
+                           env=environment, capture_output=True, text=True, timeout=300)
+  assert refused.returncode == 2 and "learning_rate=-1" in refused.stderr
+  assert "Traceback" not in refused.stderr and not (tmp_path / "run").exists()
+  trained = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True,
+                           timeout=300)
+  assert trained.returncode == 0, trained.stderr[-2000:]
+  assert "supervised on digits (20 labels, seed 0, 4 steps)" in trained.stdout
+  assert (tmp_path / "run" / "results.json").exists()
+  assert (tmp_path / "run" / "learning_curve.png").exists()
+
+
+def test_fixmatch_streams_tfds_data_through_launch(capsys, tmp_path):
+  """data.pipeline=stream: labeled and unlabeled tf.data streams feed the compiled step."""
+  tfds = pytest.importorskip("tensorflow_datasets")
+  workdir = tmp_path / "stream"
+  with tfds.testing.mock_data(num_examples=64):
+    status, err = launch_in_process(
+        capsys, "--config=configs/fixmatch.py", "--config.data.source=tfds:mnist",
+        "--config.data.pipeline=stream", "--config.data.num_labeled=10",
+        "--config.model.kwargs.width=8", "--config.batch_size=8", "--config.unlabeled_ratio=2",
+        "--config.total_steps=4", "--config.log_every=2", "--config.eval_every=4",
+        "--config.checkpoint_every=4", "--config.eval_batch_size=32", f"--workdir={workdir}")
+  assert status == 0, err[-2000:]
+  results = json.loads((workdir / "results.json").read_text())
+  assert results["steps"] == 4 and results["source"] == "tfds:mnist"
+  assert 0.0 <= results["ema_accuracy"]["final"] <= 1.0
+  records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  train_records = [r for r in records if r["kind"] == "train"]
+  assert [r["step"] for r in train_records] == [2, 4]
+  assert all(0.0 <= r["mask_rate"] <= 1.0 for r in train_records)
+  split = json.loads((workdir / "labeled_split.json").read_text())
+  assert len(split["indices"]) == 10
