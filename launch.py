@@ -87,6 +87,8 @@ def run(argv: list[str]) -> int:
   except (flags.Error, AttributeError, KeyError, OSError, ValueError) as error:
     print(f"error: {_flag_error_message(error, argv)}", file=sys.stderr)
     return 2
+  flags.FLAGS.mark_as_parsed()  # absl logging waits for its global flags, which go unused here
+  logging.use_absl_handler()
   logging.get_absl_handler().addFilter(_QuietLibraries())
   logging.set_verbosity(logging.INFO)
   import jax  # after flag parsing, so --help stays cheap

@@ -17,6 +17,7 @@ import statistics
 from jaxssl import sweep
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "noisy_student_digits.md"
+CONFIGS = str(pathlib.Path(__file__).resolve().parent.parent / "configs")
 
 
 def round_error(summary: dict) -> float:
@@ -35,14 +36,14 @@ def rounds_table(runs: list[dict], num_labels: int) -> str:
            "| round | model | params | test error % | pseudo-label accuracy % "
            "| seeds where it beats its teacher |",
            "|---|---|---|---|---|---|"]
-  for index, first in enumerate(runs[0]["rounds"]):
-    per_seed = [run["rounds"][index] for run in runs]
+  for index, first in enumerate(runs[0]["stages"]):
+    per_seed = [run["stages"][index] for run in runs]
     errors = [round_error(r) for r in per_seed]
     if index == 0:
       pseudo, beats = "(labels only)", "-"
     else:
       pseudo = mean_std([100.0 * r["pseudo_label_accuracy"] for r in per_seed])
-      teachers = [round_error(run["rounds"][index - 1]) for run in runs]
+      teachers = [round_error(run["stages"][index - 1]) for run in runs]
       beats = f"{sum(e < t for e, t in zip(errors, teachers))} of {len(runs)}"
     model = ", ".join(f"{k} {v}" for k, v in first["model_kwargs"].items())
     lines.append(f"| {index} ({first['role']}) | {model} | {first['num_params']:,} "
@@ -58,7 +59,7 @@ def main():
   args = parser.parse_args()
   labels = [int(n) for n in args.labels.split(",")]
   results = sweep.run_grid(["noisy_student"], labels, [int(s) for s in args.seeds.split(",")],
-                           "digits", args.root)
+                           "digits", args.root, CONFIGS)
   text = ("Noisy Student on digits (configs/noisy_student.py, digits preset): test error "
           "(%) of each round's EMA weights at the end of its training, mean ± std over "
           "seeds. Written by benchmarks/noisy_student_digits.py.\n\n")

@@ -32,6 +32,15 @@ def fixmatch_cosine(base_lr: float, total_steps: int) -> optax.Schedule:
 
 
 def make_schedule(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
+  """The learning-rate schedule over `cfg.schedule_steps` steps (0: the run's total_steps).
+
+  A horizon longer than the run trains the first steps of a longer schedule,
+  e.g. 20k steps of FixMatch's 2^20-step cosine.
+  """
+  if cfg.schedule_steps < 0:
+    raise ConfigError(f"optimizer.schedule_steps={cfg.schedule_steps} must be >= 0 "
+                      "(0: the run's total_steps).")
+  total_steps = cfg.schedule_steps or total_steps
   name = cfg.schedule
   if name == "constant":
     return optax.constant_schedule(cfg.learning_rate)

@@ -70,6 +70,41 @@ def learning_curve(records: list[dict], path: str, title: str = "") -> None:
   _save_atomically(figure, path)
 
 
+def learning_curve_with_reference(rows: list[dict], reference: dict[int, tuple[float, float]],
+                                  path: str, title: str = "") -> None:
+  """Writes a PNG of a benchmark's curve next to a reference range per step.
+
+  Args:
+    rows: one dict per evaluation with "step", "ema", "raw" (accuracies),
+      "mask_rate" and "pseudo_label_accuracy" (fractions).
+    reference: step -> (low, high) EMA accuracy in %, drawn as error bars.
+    path: the PNG to write.
+    title: the figure title.
+  """
+  figure = Figure(figsize=(7, 4.5), layout="constrained")
+  axes = figure.add_subplot()
+  steps = [row["step"] for row in rows]
+  for key, label, style in (("ema", "test accuracy (EMA)", "-"), ("raw", "test accuracy", "-"),
+                            ("mask_rate", "mask rate", "--"),
+                            ("pseudo_label_accuracy", "masked pseudo-label accuracy", "--")):
+    axes.plot(steps, [100 * row[key] for row in rows], style, label=label,
+              marker="o" if len(steps) == 1 else None)
+  shown = {step: band for step, band in reference.items()
+           if not steps or step <= 1.5 * max(steps)}
+  if shown:
+    centres = [(low + high) / 2 for low, high in shown.values()]
+    half_widths = [(high - low) / 2 for low, high in shown.values()]
+    axes.errorbar(list(shown), centres, yerr=half_widths, fmt="none", ecolor="black",
+                  capsize=4, label="reference EMA accuracy")
+  axes.set_ylim(0, 100)
+  axes.set_xlabel("step")
+  axes.set_ylabel("%")
+  axes.set_title(title, fontsize="small")
+  axes.grid(alpha=0.3)
+  axes.legend(loc="lower right", fontsize="small")
+  _save_atomically(figure, path)
+
+
 def _read_records(path: str) -> list[dict]:
   """The records of a metrics.jsonl, the last one kept per (kind, step), by step.
 

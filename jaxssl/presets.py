@@ -83,7 +83,8 @@ def base_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   config.optimizer = ml_collections.ConfigDict(dict(
       name="sgd", learning_rate=0.03, momentum=0.9, nesterov=True, weight_decay=5e-4,
-      schedule="fixmatch_cosine", warmup_steps=0, b1=0.9, b2=0.999, grad_clip_norm=0.0))
+      schedule="fixmatch_cosine", warmup_steps=0, b1=0.9, b2=0.999, grad_clip_norm=0.0,
+      schedule_steps=0))  # the schedule's horizon; 0: total_steps
 
   # How the run goes: jaxssl.stages.RUNNERS ("train", "finetune", "distill", "noisy_student").
   config.runner = "train"

@@ -135,7 +135,8 @@ def test_fixmatch_streams_tfds_data_through_launch(capsys, tmp_path):
         "--config.data.pipeline=stream", "--config.data.num_labeled=10",
         "--config.model.kwargs.width=8", "--config.batch_size=8", "--config.unlabeled_ratio=2",
         "--config.total_steps=4", "--config.log_every=2", "--config.eval_every=4",
-        "--config.checkpoint_every=4", "--config.eval_batch_size=32", f"--workdir={workdir}")
+        "--config.checkpoint_every=4", "--config.eval_batch_size=32", "--config.num_devices=2",
+        f"--workdir={workdir}")
   assert status == 0, err[-2000:]
   results = json.loads((workdir / "results.json").read_text())
   assert results["steps"] == 4 and results["source"] == "tfds:mnist"

@@ -15,7 +15,7 @@ from jaxssl.errors import ConfigError
 def optimizer_config(**overrides):
   fields = dict(name="sgd", learning_rate=0.03, momentum=0.9, nesterov=True,
                 weight_decay=5e-4, schedule="fixmatch_cosine", warmup_steps=0,
-                b1=0.9, b2=0.999, grad_clip_norm=0.0)
+                b1=0.9, b2=0.999, grad_clip_norm=0.0, schedule_steps=0)
   fields.update(overrides)
   return ml_collections.ConfigDict(fields)
 
@@ -25,6 +25,14 @@ def test_fixmatch_cosine_hand_values():
   assert float(schedule(0)) == pytest.approx(0.03)
   assert float(schedule(500)) == pytest.approx(0.03 * math.cos(7 * math.pi / 32))
   assert float(schedule(1000)) == pytest.approx(0.03 * math.cos(7 * math.pi / 16))
+
+
+def test_schedule_steps_trains_the_start_of_a_longer_schedule():
+  """20 steps of a 1,000-step cosine: the rate at step k is the long schedule's."""
+  schedule = optim.make_schedule(optimizer_config(schedule_steps=1000), total_steps=20)
+  assert float(schedule(20)) == pytest.approx(0.03 * math.cos(7 * math.pi * 20 / 16000))
+  with pytest.raises(ConfigError, match="schedule_steps"):
+    optim.make_schedule(optimizer_config(schedule_steps=-1), total_steps=20)
 
 
 def test_warmup_cosine_peaks_after_warmup():
@@ -58,6 +66,7 @@ def test_sgd_step_adds_l2_gradient():
     ({"schedule": "step"}, "optimizer.schedule"),
     ({"learning_rate": 0.0}, "learning_rate"),
     ({"weight_decay": -1.0}, "weight_decay"),
+    ({"schedule_steps": -5}, "schedule_steps"),
 ])
 def test_bad_optimizer_config(overrides, message):
   with pytest.raises(ConfigError, match=message):

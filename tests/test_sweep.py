@@ -14,7 +14,8 @@ CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def test_tiny_grid_trains_then_skips_finished_runs(tmp_path, monkeypatch):
   root = str(tmp_path / "sweep")
   methods, labels, seeds = ["supervised", "pseudo_label"], [20], [0, 1]
-  results = sweep.run_grid(methods, labels, seeds, "digits", root, CONFIGS, steps=2)
+  results = sweep.run_grid(methods, labels, seeds, "digits", root, CONFIGS, steps=2,
+                           overrides={"num_devices": 1})
   for method in methods:
     for seed in seeds:
       assert os.path.exists(os.path.join(sweep.run_dir(root, method, 20, seed), "results.json"))
@@ -25,10 +26,11 @@ def test_tiny_grid_trains_then_skips_finished_runs(tmp_path, monkeypatch):
     raise AssertionError(f"{workdir} was trained again")
 
   monkeypatch.setattr(stages, "run", must_not_train)
-  assert sweep.run_grid(methods, labels, seeds, "digits", root, CONFIGS, steps=2) == results
+  assert sweep.run_grid(methods, labels, seeds, "digits", root, CONFIGS, steps=2,
+                        overrides={"num_devices": 1}) == results
   # Reporting only: the finished runs are found, the missing label count is left out.
   assert sweep.run_grid(methods, [20, 50], seeds, "digits", root, CONFIGS, steps=2,
-                        train_missing=False) == results
+                        overrides={"num_devices": 1}, train_missing=False) == results
   table = sweep.error_table(results, methods, labels, "digits")
   assert "| supervised |" in table and "| pseudo_label |" in table and "20 labels" in table
 
@@ -62,7 +64,8 @@ def test_variants_train_one_row_each_with_their_overrides(tmp_path):
   root = str(tmp_path / "ablation")
   variants = {"slow": {"optimizer.learning_rate": 0.001}, "fast": {"optimizer.learning_rate": 0.1}}
   results = sweep.run_grid(["supervised"], [20], [0], "digits", root, CONFIGS, steps=1,
-                           overrides={"eval_batch_size": 120}, variants=variants)
+                           overrides={"eval_batch_size": 120, "num_devices": 1},
+                           variants=variants)
   assert set(results) == {("supervised (slow)", 20), ("supervised (fast)", 20)}
   for name, overrides in variants.items():
     with open(os.path.join(sweep.run_dir(root, "supervised", 20, 0, name), "config.json")) as f:

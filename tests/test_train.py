@@ -24,6 +24,7 @@ def tiny_config(**overrides):
   config.checkpoint_every = 4
   config.eval_batch_size = 64
   config.model.kwargs.width = 8
+  config.num_devices = 2
   for key, value in overrides.items():
     target = config
     *parents, leaf = key.split(".")
@@ -104,7 +105,7 @@ def test_workdir_with_another_runs_config_is_refused_and_kept(tmp_path):
 @pytest.mark.parametrize("overrides, message", [
     ({"total_steps": 0}, "total_steps"),
     ({"batch_size": -4}, "batch_size"),
-    ({"batch_size": 12}, "multiple of 8"),
+    ({"batch_size": 12, "num_devices": 8}, "multiple of 8"),
     ({"method.name": "nope"}, "Unknown method"),
     ({"model.name": "nope"}, "nope"),
     ({"data.source": "nope"}, "nope"),
@@ -143,8 +144,13 @@ def test_evaluation_ema_is_its_closed_form_from_the_initial_parameters(warmup):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
-def test_evaluation_ema_after_150_steps_is_near_the_raw_weights(tmp_path):
-  """decay 0.999 has a horizon of 1,000 steps; after 150 the EMA must not be chance."""
+def test_after_150_steps_ema_and_train_mode_predictions_agree_with_the_raw_weights(tmp_path):
+  """decay 0.999 has a horizon of 1,000 steps; after 150 the EMA must not be chance.
+
+  Also batch norm: the running averages the evaluation uses must match the
+  statistics of a batch, so train-mode and eval-mode predictions of the same
+  weights on the test images agree.
+  """
   config = supervised.get_config("digits")
   config.data.num_labeled = -1
   config.num_devices = 1
@@ -154,3 +160,13 @@ def test_evaluation_ema_after_150_steps_is_near_the_raw_weights(tmp_path):
   results = train.train(config, str(tmp_path))
   raw, ema = results["accuracy"]["final"], results["ema_accuracy"]["final"]
   assert raw >= 0.9 and ema >= raw - 0.05
+
+  exp = train.build(config)
+  state = Checkpointer(str(tmp_path), 3).restore(train.init_state(exp, jax.random.key(0)))
+  images = exp.source.dataset.test_images.astype(np.float32) / 255.0
+  train_mode, _ = exp.apply_fn(state.params, state.batch_stats, images, True, jax.random.key(1))
+  eval_mode, _ = exp.apply_fn(state.params, state.batch_stats, images, False, None)
+  agreement = np.mean(np.argmax(train_mode, -1) == np.argmax(eval_mode, -1))
+  assert agreement >= 0.95
+  np.testing.assert_allclose(np.mean(np.argmax(eval_mode, -1) == exp.source.dataset.test_labels),
+                             raw, atol=1e-6)

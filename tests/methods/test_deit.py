@@ -23,6 +23,7 @@ def shrink_teacher(config):
   config.batch_size = 16
   config.total_steps = 4
   config.log_every = config.eval_every = config.checkpoint_every = 4
+  config.num_devices = 2
   return config
 
 
@@ -35,6 +36,7 @@ def tiny_deit(teacher_workdir="", **method_overrides):
   config.checkpoint_every = 2
   config.optimizer.warmup_steps = 1
   config.finetune.total_steps = 2
+  config.num_devices = 2
   config.teacher.workdir = teacher_workdir
   shrink_teacher(config.teacher.config)
   config.method.update(method_overrides)

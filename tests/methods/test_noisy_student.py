@@ -26,6 +26,7 @@ def tiny_config(**round_overrides):
   config.eval_every = 4
   config.checkpoint_every = 2
   config.eval_batch_size = 360
+  config.num_devices = 2
   config.method.randaugment_num_ops = 0  # RandAugment's compile time is not under test here
   config.noisy_student.rounds = 2
   config.noisy_student.model_sizes = (4, 4, 6)
