@@ -7,6 +7,7 @@ would cost a JAX import each; the subprocess tests at the end check the real
 entry point.
 """
 
+import importlib
 import json
 import os
 import pathlib
@@ -17,7 +18,6 @@ import pytest
 
 import launch
 from jaxssl.methods import METHOD_NAMES, method_module, options
-from tests.methods.helpers import build_method  # noqa: F401  (keeps the helpers importable)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -39,8 +39,7 @@ def invalid_values(option) -> list:
 
 
 def config_fields(method: str) -> set[str]:
-  from ml_collections import config_flags  # noqa: F401
-  import importlib
+  """The fields of config.method that configs/<method>.py sets."""
   return set(importlib.import_module(f"configs.{method}").get_config("digits").method.keys())
 
 

@@ -12,7 +12,7 @@ from jaxssl import train
 from jaxssl.checkpointing import Checkpointer
 from jaxssl.errors import ConfigError, WorkdirMismatchError
 from configs import supervised
-from tests.methods.helpers import run_steps
+from tests.methods.helpers import ema_closed_form, parameter_history, run_steps
 
 
 def tiny_config(**overrides):
@@ -123,23 +123,12 @@ def test_bad_config_fails_before_training(tmp_path, overrides, message):
 def test_evaluation_ema_is_its_closed_form_from_the_initial_parameters(warmup):
   decay = 0.9  # 4 updates stay within the warm-up's 1 / (1 - decay) = 10
   config = tiny_config(num_devices=1, eval_ema_decay=decay, eval_ema_warmup=warmup)
-  exp = train.build(config)
-  init_key, step_key = jax.random.split(jax.random.key(0))
-  state = train.init_state(exp, init_key)
-  step_fn = train.make_step(exp, step_key)
-  history = [jax.device_get(state.params)]  # theta_0 .. theta_k
-  for _ in range(4):
-    state, _ = run_steps(exp, state, step_fn, 1)
-    history.append(jax.device_get(state.params))
+  state, history = parameter_history(train.build(config), jax.random.key(0), 4)
   # Update t blends in theta_{t+1} with weight 1 - a_t: a_t = decay, or min(decay, 1 - 1/(t+1)).
   alphas = [min(decay, 1 - 1 / (t + 1)) if warmup else decay for t in range(4)]
-  coefficients = [np.prod(alphas)] + [(1 - a) * np.prod(alphas[t + 1:])
-                                      for t, a in enumerate(alphas)]
-  assert np.isclose(sum(coefficients), 1.0)
+  expected, coefficients = ema_closed_form(history, alphas)
   if warmup:  # a plain mean of theta_1 .. theta_4 while young
     np.testing.assert_allclose(coefficients, [0, 0.25, 0.25, 0.25, 0.25], atol=1e-12)
-  expected = jax.tree.map(lambda *thetas: sum(c * t for c, t in zip(coefficients, thetas)),
-                          *history)
   for got, want in zip(jax.tree.leaves(state.eval_ema.ema), jax.tree.leaves(expected)):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 

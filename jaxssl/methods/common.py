@@ -55,6 +55,24 @@ def rampup_weight(step: jax.Array, max_weight: float, rampup_steps: int,
   return max_weight * RAMPUPS[shape](step, rampup_steps)
 
 
+def ramped_consistency(supervised: jax.Array, unsupervised: jax.Array, step: jax.Array,
+                       opts, pseudo_probs: jax.Array, true_labels: jax.Array):
+  """L = l_s + w(t) l_u with the sigmoid ramp-up w(t) = w_max exp(-5 (1 - t/T)^2), and metrics.
+
+  The objective of the Pi-model, Temporal Ensembling, Mean Teacher and VAT;
+  `opts` holds max_weight (w_max) and rampup_steps (T). `pseudo_probs` are
+  the predictions on the unlabeled batch, scored against the held-back labels.
+  """
+  weight = rampup_weight(step, opts.max_weight, opts.rampup_steps)
+  return supervised + weight * unsupervised, {
+      "supervised_loss": supervised,
+      "unsupervised_loss": unsupervised,
+      "unsupervised_weight": weight,
+      "pseudo_label_accuracy": pseudo_label_accuracy(jax.lax.stop_gradient(pseudo_probs),
+                                                     true_labels),
+  }
+
+
 def pseudo_label_metrics(probs: jax.Array, mask: jax.Array,
                          true_labels: jax.Array) -> dict[str, jax.Array]:
   """Diagnostics of thresholded pseudo-labels (Pseudo-Label, FixMatch).

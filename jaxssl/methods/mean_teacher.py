@@ -68,17 +68,11 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
     teacher_probs = jax.lax.stop_gradient(jax.nn.softmax(teacher_logits))
 
     num_labeled = batch["label"].shape[0]
-    supervised = common.labeled_cross_entropy(logits[:num_labeled], batch["label"])
-    unsupervised = common.consistency_mse(jax.nn.softmax(logits), teacher_probs)
-    weight = common.rampup_weight(step, opts.max_weight, opts.rampup_steps)
-    metrics = {
-        "supervised_loss": supervised,
-        "unsupervised_loss": unsupervised,
-        "unsupervised_weight": weight,
-        "pseudo_label_accuracy": common.pseudo_label_accuracy(
-            teacher_probs[num_labeled:], batch["unlabeled_label"]),
-    }
-    return supervised + weight * unsupervised, {"batch_stats": batch_stats, "metrics": metrics}
+    loss, metrics = common.ramped_consistency(
+        common.labeled_cross_entropy(logits[:num_labeled], batch["label"]),
+        common.consistency_mse(jax.nn.softmax(logits), teacher_probs), step, opts,
+        teacher_probs[num_labeled:], batch["unlabeled_label"])
+    return loss, {"batch_stats": batch_stats, "metrics": metrics}
 
   def update_extra(extra, params, step, aux):
     """theta' <- alpha theta' + (1 - alpha) theta, with the new student parameters."""

@@ -42,16 +42,10 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
     probs, probs_tilde = jax.nn.softmax(logits), jax.nn.softmax(logits_tilde)
 
     num_labeled = batch["label"].shape[0]
-    supervised = common.labeled_cross_entropy(logits[:num_labeled], batch["label"])
-    unsupervised = common.consistency_mse(probs, probs_tilde)
-    weight = common.rampup_weight(step, opts.max_weight, opts.rampup_steps)
-    metrics = {
-        "supervised_loss": supervised,
-        "unsupervised_loss": unsupervised,
-        "unsupervised_weight": weight,
-        "pseudo_label_accuracy": common.pseudo_label_accuracy(
-            jax.lax.stop_gradient(probs[num_labeled:]), batch["unlabeled_label"]),
-    }
-    return supervised + weight * unsupervised, {"batch_stats": batch_stats, "metrics": metrics}
+    loss, metrics = common.ramped_consistency(
+        common.labeled_cross_entropy(logits[:num_labeled], batch["label"]),
+        common.consistency_mse(probs, probs_tilde), step, opts, probs[num_labeled:],
+        batch["unlabeled_label"])
+    return loss, {"batch_stats": batch_stats, "metrics": metrics}
 
   return base.Method(loss_fn=loss_fn)

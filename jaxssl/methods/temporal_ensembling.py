@@ -72,21 +72,15 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
     probs = jax.nn.softmax(logits[num_labeled:])
     targets, seen = ensemble_targets(extra, batch["unlabeled_index"], alpha)
 
-    supervised = common.labeled_cross_entropy(logits[:num_labeled], batch["label"])
-    unsupervised = common.consistency_mse(probs, targets, where=seen)
-    weight = common.rampup_weight(step, opts.max_weight, opts.rampup_steps)
-    metrics = {
-        "supervised_loss": supervised,
-        "unsupervised_loss": unsupervised,
-        "unsupervised_weight": weight,
-        "pseudo_label_accuracy": common.pseudo_label_accuracy(
-            jax.lax.stop_gradient(probs), batch["unlabeled_label"]),
-        "ensemble_coverage": seen.mean(),
-    }
-    aux = {"batch_stats": batch_stats, "metrics": metrics,
+    loss, metrics = common.ramped_consistency(
+        common.labeled_cross_entropy(logits[:num_labeled], batch["label"]),
+        common.consistency_mse(probs, targets, where=seen), step, opts, probs,
+        batch["unlabeled_label"])
+    aux = {"batch_stats": batch_stats,
+           "metrics": {**metrics, "ensemble_coverage": seen.mean()},
            "unlabeled_probs": jax.lax.stop_gradient(probs),
            "unlabeled_index": batch["unlabeled_index"]}
-    return supervised + weight * unsupervised, aux
+    return loss, aux
 
   def update_extra(extra, params, step, aux):
     """Z_i <- alpha Z_i + (1 - alpha) z_i and t_i <- t_i + 1 for the batch's examples."""

@@ -82,18 +82,9 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
                           clean_logits=jax.lax.stop_gradient(logits),
                           method=opts.power_iteration)
     num_labeled = batch["label"].shape[0]
-    supervised = common.labeled_cross_entropy(logits[:num_labeled], batch["label"])
-    unsupervised = lds.mean()
-    weight = common.rampup_weight(step, opts.max_weight, opts.rampup_steps)
-    loss = supervised + weight * unsupervised
-    metrics = {
-        "supervised_loss": supervised,
-        "unsupervised_loss": unsupervised,
-        "unsupervised_weight": weight,
-        "pseudo_label_accuracy": common.pseudo_label_accuracy(
-            jax.nn.softmax(jax.lax.stop_gradient(logits[num_labeled:])),
-            batch["unlabeled_label"]),
-    }
+    loss, metrics = common.ramped_consistency(
+        common.labeled_cross_entropy(logits[:num_labeled], batch["label"]), lds.mean(), step,
+        opts, jax.nn.softmax(logits[num_labeled:]), batch["unlabeled_label"])
     if opts.entmin:
       entropy = losses.entropy_with_logits(logits[num_labeled:]).mean()
       loss += opts.entmin_weight * entropy

@@ -1,5 +1,9 @@
-"""Helpers the method tests import (fixtures live in conftest.py)."""
+"""Helpers the tests import (fixtures live in conftest.py)."""
 
+import jax
+import numpy as np
+
+from jaxssl import train
 from jaxssl.methods import make_method
 
 
@@ -16,3 +20,29 @@ def run_steps(exp, state, step_fn, num_steps):
     shared, per_step = exp.source.next_inputs(exp.config.steps_per_dispatch)
     state, metrics = step_fn(state, shared, per_step, exp.inputs.frozen)
   return state, metrics
+
+
+def parameter_history(exp, key, num_steps):
+  """The state after `num_steps` single steps and the parameters theta_0 .. theta_k on the way."""
+  init_key, step_key = jax.random.split(key)
+  state = train.init_state(exp, init_key)
+  step_fn = train.make_step(exp, step_key)
+  history = [jax.device_get(state.params)]
+  for _ in range(num_steps):
+    state, _ = run_steps(exp, state, step_fn, 1)
+    history.append(jax.device_get(state.params))
+  return state, history
+
+
+def ema_closed_form(history, alphas):
+  """theta'_k = prod_t a_t theta_0 + sum_t (1 - a_t) prod_{j > t} a_j theta_{t+1}.
+
+  The EMA of `history` = [theta_0, ..., theta_k] started at theta_0, update t
+  having decay alphas[t]. Returns (the average's pytree, its coefficients).
+  """
+  coefficients = [np.prod(alphas)] + [(1 - a) * np.prod(alphas[t + 1:])
+                                      for t, a in enumerate(alphas)]
+  assert np.isclose(sum(coefficients), 1.0)
+  average = jax.tree.map(lambda *thetas: sum(c * t for c, t in zip(coefficients, thetas)),
+                         *history)
+  return average, coefficients

@@ -8,7 +8,7 @@ import pytest
 from configs import mean_teacher as mt_config
 from jaxssl import train
 from jaxssl.methods import mean_teacher
-from tests.methods.helpers import build_method, run_steps
+from tests.methods.helpers import build_method, ema_closed_form, parameter_history
 
 @pytest.fixture
 def config(shrink):
@@ -78,22 +78,10 @@ def test_teacher_is_a_constant_target_and_student_batch_stats_are_kept(digits_in
 
 def test_teacher_is_the_ema_of_the_student_history(config):
   exp = train.build(config)
-  init_key, step_key = jax.random.split(jax.random.key(0))
-  state = train.init_state(exp, init_key)
-  step_fn = train.make_step(exp, step_key)
-  history = [jax.device_get(state.params)]  # theta_0 .. theta_n
-  for _ in range(4):
-    state, _ = run_steps(exp, state, step_fn, 1)
-    history.append(jax.device_get(state.params))
-
-  # theta'_n = prod_k alpha_k theta_0 + sum_k (1 - alpha_k) prod_{j > k} alpha_j theta_k,
-  # with alpha_k the decay of update k (steps 0, 1 ramp up; 2, 3 after).
+  state, history = parameter_history(exp, jax.random.key(0), 4)
+  # alpha_t, the decay of update t: steps 0, 1 ramp up; 2, 3 after.
   alphas = np.array([0.5, 0.5, 0.9, 0.9])
-  later = np.append(np.cumprod(alphas[::-1])[::-1][1:], 1.0)  # prod_{j > k} alpha_j
-  coefficients = [np.prod(alphas)] + list((1 - alphas) * later)
-  assert np.isclose(sum(coefficients), 1.0)
-  expected = jax.tree.map(lambda *thetas: sum(c * t for c, t in zip(coefficients, thetas)),
-                          *history)
+  expected, _ = ema_closed_form(history, alphas)
   teacher = exp.method.eval_params(state.params, state.extra)
   for got, want in zip(jax.tree.leaves(teacher), jax.tree.leaves(expected)):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
