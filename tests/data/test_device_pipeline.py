@@ -9,7 +9,7 @@ import pytest
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxssl.data import (Dataset, DeviceData, eval_batches, make_device_data,
-                         sample_batch)
+                         sample_batch, unlabeled_indices)
 from jaxssl.errors import ConfigError, DatasetError
 
 NUM_TRAIN = 40
@@ -133,3 +133,24 @@ def test_dataset_refuses_malformed_arrays():
   with pytest.raises(DatasetError, match=r"labels span \[0, 5\]"):
     Dataset("x", images, np.array([0, 1, 5, 1], np.int32), images,
             np.zeros(4, np.int32), 2, ("a", "b"))
+
+
+def test_extra_unlabeled_images_join_the_unlabeled_set_without_labels():
+  """STL-10's "unlabelled" split: pool indices past the train split, label -1."""
+  base = tiny_dataset()
+  extra = np.full((5, 4, 4, 1), 200, np.uint8)
+  dataset = Dataset("tiny", base.train_images, base.train_labels, base.test_images,
+                    base.test_labels, num_classes=4, class_names=base.class_names,
+                    extra_unlabeled_images=extra)
+  pool = unlabeled_indices(NUM_TRAIN, LABELED, include_labeled=False,
+                           num_extra=dataset.num_extra_unlabeled)
+  np.testing.assert_array_equal(pool, np.arange(8, NUM_TRAIN + 5))
+  data = make_device_data(dataset, LABELED, pool)
+  assert data.num_unlabeled == NUM_TRAIN - 8 + 5
+  np.testing.assert_array_equal(data.unlabeled_images[-5:], extra)
+  np.testing.assert_array_equal(data.unlabeled_labels[-5:], -1)
+  np.testing.assert_array_equal(data.unlabeled_labels[:-5], base.train_labels[8:])
+  with pytest.raises(DatasetError, match="extra_unlabeled_images"):
+    Dataset("tiny", base.train_images, base.train_labels, base.test_images, base.test_labels,
+            num_classes=4, class_names=base.class_names,
+            extra_unlabeled_images=np.zeros((2, 5, 5, 1), np.uint8))

@@ -86,3 +86,21 @@ def test_pseudo_label_loss_value_threshold_and_gradient():
   np.testing.assert_allclose(loss_fn(logits, 0.8), [0.0, -math.log(0.9)], rtol=1e-6)
   grad = jax.jit(jax.grad(lambda z: losses.pseudo_label_loss(z).sum()))(logits)
   np.testing.assert_allclose(grad, [[-0.25, 0.25], [0.1, -0.1]], atol=1e-6)
+
+
+def test_distribution_alignment_and_its_running_marginal_by_hand():
+  probs = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]], np.float32)
+  marginal = np.array([0.5, 0.25, 0.25], np.float32)
+  aligned = jax.jit(losses.distribution_alignment)(probs, marginal)
+  # Row 0: (0.6/0.5, 0.3/0.25, 0.1/0.25) = (1.2, 1.2, 0.4), normalized by 2.8.
+  np.testing.assert_allclose(aligned[0], [1.2 / 2.8, 1.2 / 2.8, 0.4 / 2.8], rtol=1e-6)
+  # A non-uniform target multiplies in: p(y) = (0.2, 0.4, 0.4) gives (0.24, 0.48, 0.16) / 0.88.
+  target = np.array([0.2, 0.4, 0.4], np.float32)
+  np.testing.assert_allclose(losses.distribution_alignment(probs, marginal, target)[0],
+                             np.array([0.24, 0.48, 0.16]) / 0.88, rtol=1e-6)
+  # A marginal equal to the target leaves predictions unchanged.
+  np.testing.assert_allclose(losses.distribution_alignment(probs, target, target), probs,
+                             rtol=1e-6)
+  updated = jax.jit(losses.update_marginal)(marginal, probs, 0.9)
+  np.testing.assert_allclose(updated, 0.9 * marginal + 0.1 * np.array([0.4, 0.25, 0.35]),
+                             rtol=1e-6)

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxssl import losses
 
@@ -57,3 +58,15 @@ def test_ema_teacher_state_is_a_pytree_and_decay_can_be_traced():
 
   teacher, _ = step(state, {"w": jnp.full(3, 3.0)}, jnp.float32(0.25))
   np.testing.assert_allclose(teacher["w"], jnp.full(3, 0.25 * 1.0 + 0.75 * 3.0))
+
+
+def test_averaging_decay_is_the_running_mean_then_the_ema():
+  steps = np.arange(6)
+  np.testing.assert_allclose(losses.averaging_decay(steps, 0.75),
+                             [0.0, 0.5, 2 / 3, 0.75, 0.75, 0.75], rtol=1e-6)
+  # Fed with these decays, an average started anywhere is the plain mean of the inputs.
+  values, average = [3.0, 5.0, 10.0], 123.0
+  for step, value in enumerate(values):
+    decay = float(losses.averaging_decay(step, 0.99))
+    average = decay * average + (1 - decay) * value
+  assert average == pytest.approx(np.mean(values))

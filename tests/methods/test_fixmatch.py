@@ -7,7 +7,7 @@ import pytest
 
 from configs import fixmatch as fixmatch_config
 from jaxssl import augment, losses
-from jaxssl.methods import fixmatch
+from jaxssl.methods import common, fixmatch
 from tests.methods.helpers import build_method
 
 @pytest.fixture
@@ -117,3 +117,32 @@ def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):
   assert config.method.threshold == 0.95 and config.unlabeled_ratio == 7
   state = lowered_step_on_preset(config, preset_arg)
   assert state.step.shape == ()
+
+
+def test_pseudo_label_accuracy_counts_only_images_with_a_label():
+  probs = jax.nn.one_hot(jnp.array([1, 2, 3, 0]), 4)
+  true_labels = jnp.array([1, 0, -1, -1])  # -1: an extra unlabeled image, no label
+  assert float(common.pseudo_label_accuracy(probs, true_labels)) == 0.5
+  mask = jnp.array([1.0, 0.0, 1.0, 1.0])
+  assert float(common.pseudo_label_accuracy(probs, true_labels, mask)) == 1.0
+
+
+def test_distribution_alignment_boosts_the_classes_the_model_under_predicts(digits_inputs,
+                                                                             tiny_config):
+  config = tiny_config
+  config.method.update(distribution_alignment=True, alignment_momentum=0.5)
+  method = build_method(config)
+  params, batch, apply_fn = digits_inputs(config)
+  extra = method.init_extra(params, num_unlabeled=1)
+  np.testing.assert_allclose(extra["marginal"], 0.1)
+  # A model marginal that over-predicts class 0 halves its pseudo-label share.
+  marginal = jnp.full(10, 0.1).at[0].set(0.2)
+  marginal = marginal / marginal.sum()
+  probs = jnp.full((1, 10), 0.1)
+  aligned = losses.distribution_alignment(probs, marginal)
+  np.testing.assert_allclose(aligned.sum(-1), 1.0, rtol=1e-6)
+  np.testing.assert_allclose(aligned[0, 0] / aligned[0, 2], 0.5, rtol=1e-6)
+  # The step's update: p~ <- m p~ + (1 - m) mean(q), q the weak view's predictions.
+  _, aux = method.loss_fn(params, extra, batch, jax.random.key(0), 0, apply_fn)
+  updated = method.update_extra(extra, params, 0, aux)["marginal"]
+  np.testing.assert_allclose(updated, 0.5 * 0.1 + 0.5 * aux["weak_probs"].mean(0), rtol=1e-6)
