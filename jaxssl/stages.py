@@ -141,8 +141,9 @@ def plan_finetune(config, native, mesh) -> list[Stage]:
 def plan_distill(config, native, mesh) -> list[Stage]:
   stages = []
   given = _given_teacher(config, native, mesh)
-  if not given and _reads_teacher(config, native):
-    if not config.teacher.get("config"):
+  trains_teacher = not given and _reads_teacher(config, native)
+  if trains_teacher:
+    if not config.get("teacher") or not config.teacher.get("config"):
       raise ConfigError(
           "This run distills from a teacher: set config.teacher.workdir to a finished run, or "
           "config.teacher.config to the config of one to train first.")
@@ -154,12 +155,12 @@ def plan_distill(config, native, mesh) -> list[Stage]:
     stages.append(Stage("teacher", teacher_config, _inputs(native)))
 
   def frozen(workdir):
-    if given or not stages:
+    if not trains_teacher:
       return given
     return {"teacher": teacher.load_model(os.path.join(workdir, "teacher"), native, mesh,
                                           config.teacher.weights)}
 
-  supplies = ("teacher",) if given or stages else ()
+  supplies = ("teacher",) if given or trains_teacher else ()
   stages.append(Stage("student", stage_config(config),
                       lambda workdir: train.StageInputs(dataset=native, frozen=frozen(workdir)),
                       supplies))
@@ -191,6 +192,9 @@ def _student_inputs(config, round_cfg, native, mesh, index, workdir) -> train.St
 
 
 def plan_noisy_student(config, native, mesh) -> list[Stage]:
+  if not config.get("noisy_student"):
+    raise ConfigError("config.runner='noisy_student' needs config.noisy_student (rounds, model "
+                      "sizes, pseudo-labels); start from configs/noisy_student.py.")
   self_training.check(config, native.num_classes, _image_shape(config, native))
   stages = []
   for index in range(config.noisy_student.rounds + 1):

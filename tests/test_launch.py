@@ -98,6 +98,8 @@ def test_every_method_declares_and_checks_its_options():
     (["--config.batch_size=12"], "batch_size=12 does not divide"),
     (["--config.data.pipeline=disk"], "pipeline"),
     (["--config.runner=sideways"], "config.runner='sideways'"),
+    (["--config.runner=noisy_student"], "start from configs/noisy_student.py"),
+    (["--config.runner=finetune"], "config.finetune.image_size > 0"),
 ])
 def test_bad_command_lines_are_refused_with_a_message(capsys, workdir, argv, message):
   before = snapshot(workdir)
