@@ -15,6 +15,7 @@ nothing in the workdir changed.
 """
 
 import logging as python_logging
+import os
 import re
 import sys
 
@@ -54,6 +55,7 @@ def _flag_error_message(error: Exception, argv: list[str]) -> str:
 
 
 DEFAULT_CONFIG = "configs/fixmatch.py"
+DEFAULT_CACHE = "~/.cache/jaxssl/xla"
 
 
 def parse(argv: list[str]):
@@ -67,6 +69,10 @@ def parse(argv: list[str]):
                                 flag_values=flag_values)
   multihost = flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize().",
                                 flag_values=flag_values)
+  cache = flags.DEFINE_string(
+      "compilation_cache", DEFAULT_CACHE,
+      "Folder of JAX's persistent compilation cache, so that a resumed or repeated run does "
+      "not compile its step again; '' turns it off.", flag_values=flag_values)
   # config_flags reads the --config.<field> overrides from sys.argv while parsing, and
   # only when --config itself is on the command line.
   saved_argv, sys.argv = sys.argv, list(argv)
@@ -77,13 +83,13 @@ def parse(argv: list[str]):
   if not workdir.value:
     raise flags.Error("--workdir is required: the run directory for checkpoints and results.")
   config.value.keys()  # a config file that failed to load raises here, not at first use
-  return config.value, workdir.value, multihost.value
+  return config.value, workdir.value, multihost.value, cache.value
 
 
 def run(argv: list[str]) -> int:
   """Runs launch.py's command line `argv`; returns the process exit status."""
   try:
-    config, workdir, multihost = parse(argv)
+    config, workdir, multihost, cache = parse(argv)
   except (flags.Error, AttributeError, KeyError, OSError, ValueError) as error:
     print(f"error: {_flag_error_message(error, argv)}", file=sys.stderr)
     return 2
@@ -95,6 +101,8 @@ def run(argv: list[str]) -> int:
   from jaxssl import stages, train
   from jaxssl.errors import ConfigError
 
+  if cache:
+    jax.config.update("jax_compilation_cache_dir", os.path.expanduser(cache))
   if multihost:
     jax.distributed.initialize()
   logging.info("JAX %s, process %d of %d, devices: %s", jax.__version__, jax.process_index(),

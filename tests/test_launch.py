@@ -113,7 +113,8 @@ def test_launch_py_as_a_program(tmp_path):
   environment = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""}
   command = [sys.executable, "launch.py", "--config=configs/supervised.py",
              f"--workdir={tmp_path / 'run'}", "--config.total_steps=4", "--config.log_every=2",
-             "--config.eval_every=4", "--config.checkpoint_every=2"]
+             "--config.eval_every=4", "--config.checkpoint_every=2",
+             f"--compilation_cache={tmp_path / 'cache'}"]
   refused = subprocess.run(command + ["--config.optimizer.learning_rate=-1"], cwd=ROOT,
                            env=environment, capture_output=True, text=True, timeout=300)
   assert refused.returncode == 2 and "learning_rate=-1" in refused.stderr
@@ -124,6 +125,8 @@ def test_launch_py_as_a_program(tmp_path):
   assert "supervised on digits (20 labels, seed 0, 4 steps)" in trained.stdout
   assert (tmp_path / "run" / "results.json").exists()
   assert (tmp_path / "run" / "learning_curve.png").exists()
+  # The compiled step went to the persistent cache, for the next run of this config.
+  assert any(path.name.startswith("jit_multi_step") for path in (tmp_path / "cache").iterdir())
 
 
 def test_fixmatch_streams_tfds_data_through_launch(capsys, tmp_path):
