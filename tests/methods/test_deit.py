@@ -97,7 +97,7 @@ def test_bad_recipe_is_refused(tmp_path, overrides, message):
 def test_teacher_gets_no_gradient_and_stays_unchanged(teacher_dir):
   config = tiny_deit(str(teacher_dir), distillation="soft")
   files_before = {p: p.stat().st_mtime_ns for p in teacher_dir.rglob("*")}
-  plan = stages.plan(config, stages.load_native(config), sharding.make_mesh())
+  plan = stages.plan(config, stages.load_native(config), sharding.make_mesh(config.num_devices))
   inputs = plan[-1].prepare("unused")
   frozen = inputs.frozen["teacher"]
   exp = train.build(plan[-1].config, inputs)

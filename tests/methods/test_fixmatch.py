@@ -21,11 +21,13 @@ def test_loss_is_finite_with_gradient_under_jit(digits_inputs, tiny_config):
   config = tiny_config
   config.method.threshold = 0.0  # every pseudo-label counts, so l_u has a gradient
   params, batch, apply_fn = digits_inputs(config)
+  method = build_method(config)
+  extra = method.init_extra(params, num_unlabeled=1)
 
   @jax.jit
   def loss_and_grad(params, batch):
-    return jax.value_and_grad(build_method(config).loss_fn, has_aux=True)(
-        params, {}, batch, jax.random.key(2), jnp.int32(0), apply_fn)
+    return jax.value_and_grad(method.loss_fn, has_aux=True)(
+        params, extra, batch, jax.random.key(2), jnp.int32(0), apply_fn)
 
   (loss, aux), grads = loss_and_grad(params, batch)
   metrics = aux["metrics"]
@@ -47,9 +49,10 @@ def test_labeled_weak_and_strong_share_one_forward_pass(digits_inputs, tiny_conf
     batch_sizes.append((x.shape[0], is_training))
     return apply_fn(params, x, is_training, rng)
 
-  loss_fn = build_method(config).loss_fn
-  jax.eval_shape(lambda p: loss_fn(p, {}, batch, jax.random.key(0), 0, counting_apply_fn),
-                 params)
+  method = build_method(config)
+  extra = method.init_extra(params, num_unlabeled=1)
+  jax.eval_shape(lambda p: method.loss_fn(p, extra, batch, jax.random.key(0), 0,
+                                          counting_apply_fn), params)
   mu_b = config.unlabeled_ratio * config.batch_size
   assert batch_sizes == [(config.batch_size + 2 * mu_b, True)]
 
@@ -143,6 +146,7 @@ def test_distribution_alignment_boosts_the_classes_the_model_under_predicts(digi
   np.testing.assert_allclose(aligned.sum(-1), 1.0, rtol=1e-6)
   np.testing.assert_allclose(aligned[0, 0] / aligned[0, 2], 0.5, rtol=1e-6)
   # The step's update: p~ <- m p~ + (1 - m) mean(q), q the weak view's predictions.
-  _, aux = method.loss_fn(params, extra, batch, jax.random.key(0), 0, apply_fn)
+  _, aux = jax.jit(method.loss_fn, static_argnums=5)(params, extra, batch, jax.random.key(0),
+                                                      0, apply_fn)
   updated = method.update_extra(extra, params, 0, aux)["marginal"]
   np.testing.assert_allclose(updated, 0.5 * 0.1 + 0.5 * aux["weak_probs"].mean(0), rtol=1e-6)
