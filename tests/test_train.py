@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxssl import train
+from jaxssl import stages, train
 from jaxssl.checkpointing import Checkpointer
 from jaxssl.errors import ConfigError, WorkdirMismatchError
 from configs import supervised
@@ -25,13 +25,7 @@ def tiny_config(**overrides):
   config.eval_batch_size = 64
   config.model.kwargs.width = 8
   config.num_devices = 2
-  for key, value in overrides.items():
-    target = config
-    *parents, leaf = key.split(".")
-    for parent in parents:
-      target = target[parent]
-    target[leaf] = value
-  return config
+  return stages.stage_config(config, **overrides)
 
 
 def state_after_steps(config, steps):
