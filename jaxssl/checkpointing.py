@@ -43,6 +43,16 @@ def _flat_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
 
 def claim_workdir(workdir: str, config: ml_collections.ConfigDict) -> None:
   """Writes config.json, or checks that the workdir's run has this config."""
+  try:
+    _claim(workdir, config)
+  except OSError as error:
+    raise WorkdirMismatchError(
+        f"Cannot write the run to {workdir}: {error.strerror or error} "
+        f"({error.filename or workdir}). Pass a --workdir you can write to; nothing in "
+        f"{workdir} was changed.") from error
+
+
+def _claim(workdir: str, config: ml_collections.ConfigDict) -> None:
   os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, CONFIG_FILE)
   new = json.loads(config.to_json())
@@ -86,6 +96,9 @@ class Checkpointer:
         self._manager.latest_step(), args=ocp.args.StandardRestore(abstract))
     return flax.serialization.from_state_dict(state_template, restored)
 
-  def close(self) -> None:
+  def close(self) -> int | None:
+    """Waits for saves in flight, closes; returns the latest saved step."""
     self._manager.wait_until_finished()
+    latest = self._manager.latest_step()
     self._manager.close()
+    return latest

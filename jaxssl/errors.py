@@ -10,4 +10,8 @@ class DatasetError(ConfigError):
 
 
 class WorkdirMismatchError(ConfigError):
-    """The workdir holds a checkpoint or labeled split from a different run."""
+    """The workdir holds a checkpoint or labeled split from a different run, or can't be written."""
+
+
+class TrainingDivergedError(ConfigError):
+    """The loss stopped being finite; the hyperparameters, not the code, need a change."""

@@ -34,7 +34,7 @@ from absl import logging
 
 from jaxssl import (checkpointing, data, evaluation, losses, metrics_log, models, optim, plots,
                     renamed_fields, sharding)
-from jaxssl.errors import ConfigError
+from jaxssl.errors import ConfigError, TrainingDivergedError
 from jaxssl.methods import Method, make_method, method_module
 
 
@@ -285,6 +285,18 @@ def evaluate(exp: Experiment, state: TrainState) -> dict[str, float]:
           for name, params in candidates.items()}
 
 
+def check_finite(loss: float, step: int, checkpointer, config) -> None:
+  """Stops a diverged run before it writes a checkpoint or results from NaN weights."""
+  if np.isfinite(loss):
+    return
+  latest = checkpointer.close()
+  kept = f"its last checkpoint (step {latest}) is kept" if latest else "no checkpoint was written"
+  raise TrainingDivergedError(
+      f"The loss is {loss} at step {step}: training diverged, and {kept}. Lower "
+      f"config.optimizer.learning_rate (now {config.optimizer.learning_rate}) or a loss "
+      "weight, and train again in a new --workdir.")
+
+
 def train(config: ml_collections.ConfigDict, workdir: str,
           inputs: StageInputs = StageInputs()) -> dict:
   """Trains `config` in `workdir` (resuming if it holds a checkpoint); returns its results."""
@@ -325,6 +337,7 @@ def train(config: ml_collections.ConfigDict, workdir: str,
       pending_metrics = []
       means["steps_per_second"] = progress.log(step, means)
       writer.write(step, "train", means)
+      check_finite(means["loss"], step, checkpointer, config)
     if step % config.eval_every == 0 or step >= config.total_steps:
       accuracies = evaluate(exp, state)
       evals.append({"step": step, **accuracies})
@@ -332,6 +345,7 @@ def train(config: ml_collections.ConfigDict, workdir: str,
       logging.info("eval step %d: %s", step,
                    "  ".join(f"{k}={v:.2%}" for k, v in accuracies.items()))
     if step % config.checkpoint_every == 0 or step >= config.total_steps:
+      check_finite(float(metrics["loss"]), step, checkpointer, config)
       checkpointer.save(step, state)
   checkpointer.close()
   writer.close()

@@ -10,7 +10,7 @@ import pytest
 
 from jaxssl import stages, train
 from jaxssl.checkpointing import Checkpointer
-from jaxssl.errors import ConfigError, WorkdirMismatchError
+from jaxssl.errors import ConfigError, TrainingDivergedError, WorkdirMismatchError
 from configs import supervised
 from tests.methods.helpers import ema_closed_form, parameter_history, run_steps
 
@@ -153,3 +153,24 @@ def test_after_150_steps_ema_and_train_mode_predictions_agree_with_the_raw_weigh
   assert agreement >= 0.95
   np.testing.assert_allclose(np.mean(np.argmax(eval_mode, -1) == exp.source.dataset.test_labels),
                              raw, atol=1e-6)
+
+
+def test_a_diverging_run_stops_before_writing_nan_weights(tmp_path):
+  with pytest.raises(TrainingDivergedError, match="diverged.*learning_rate"):
+    train.train(tiny_config(**{"optimizer.learning_rate": 1e8, "log_every": 2,
+                               "checkpoint_every": 2}), str(tmp_path))
+  assert not (tmp_path / "results.json").exists()
+  steps = sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit())
+  if steps:  # whatever was saved before the loss went non-finite holds finite weights
+    exp = train.build(tiny_config())
+    state = Checkpointer(str(tmp_path), 3).restore(train.init_state(exp, jax.random.key(0)))
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(state.params))
+
+
+def test_a_workdir_that_cannot_be_written_is_a_clear_error(tmp_path):
+  # A file where a folder should be (permissions would not stop root, who runs CI).
+  blocker = tmp_path / "notes.txt"
+  blocker.write_text("not a folder")
+  with pytest.raises(WorkdirMismatchError, match="Cannot write the run to"):
+    train.train(tiny_config(), str(blocker / "run"))
+  assert blocker.read_text() == "not a folder"
