@@ -3,8 +3,13 @@
 With 8 fake devices on a 2-core machine, the threads of an all-reduce can
 arrive far apart; XLA's default 40 s rendezvous limit would then abort the
 process, so the tests raise it.
+
+Many tests compile the same small programs (a tiny config's step, its
+evaluation); JAX's persistent compilation cache, in a folder of this session
+only, compiles each once.
 """
 import os
+import tempfile
 
 _TEST_XLA_FLAGS = (
     "--xla_force_host_platform_device_count=8",
@@ -15,4 +20,6 @@ os.environ["XLA_FLAGS"] = " ".join(
     [os.environ.get("XLA_FLAGS", "")] +
     [flag for flag in _TEST_XLA_FLAGS if flag.split("=")[0] not in os.environ.get("XLA_FLAGS", "")])
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="jaxssl_test_xla_"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
