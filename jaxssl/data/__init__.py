@@ -13,7 +13,8 @@ from jaxssl.data.resize import resize_dataset
 from jaxssl.data.sources import load_source
 from jaxssl.data.splits import (labeled_split, persist_split,
                                 unlabeled_indices)
-from jaxssl.data.streaming import make_tfds_stream, stream_info, to_global_batch
+from jaxssl.data.streaming import (make_ssl_streams, make_test_stream, stream_info,
+                                   to_global_batch)
 from jaxssl.data.tfds_source import load_tfds
 
 PIPELINES = ("device", "stream")
@@ -32,7 +33,8 @@ __all__ = [
     "load_source",
     "load_tfds",
     "make_device_data",
-    "make_tfds_stream",
+    "make_ssl_streams",
+    "make_test_stream",
     "persist_split",
     "resize_dataset",
     "sample_batch",

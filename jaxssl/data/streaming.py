@@ -80,66 +80,6 @@ def _numbered_records(builder, split: str, image_key: str = "image"):
   return records.enumerate()
 
 
-def make_tfds_stream(name: str,
-                     split: str,
-                     batch_size: int,
-                     *,
-                     data_dir: str | None = None,
-                     seed: int = 0,
-                     image_key: str = "image",
-                     label_key: str = "label",
-                     image_size: int | None = None,
-                     shuffle_buffer: int = 10_000
-                     ) -> Iterator[dict[str, np.ndarray]]:
-  """An endless, shuffled stream of this process's part of each batch of a split.
-
-  The split is cut into `jax.process_count()` even parts
-  (`tfds.split_for_jax_process`) and this process reads only its part: files
-  shuffled with `seed`, examples shuffled in a buffer, repeated forever,
-  batched to batch_size / process_count, prefetched.
-
-  Args:
-    name: a TFDS name, as in `load_tfds`; must be prepared under data_dir.
-    split: the split, TFDS slicing allowed (e.g. "train[:10%]").
-    batch_size: the global batch size, divisible by the process count.
-    data_dir: the TFDS data directory.
-    seed: shuffling seed.
-    image_key: the uint8 image feature.
-    label_key: the ClassLabel feature.
-    image_size: if given, images are resized (shorter side) and center
-      cropped to image_size x image_size; required when sizes vary.
-    shuffle_buffer: examples in the shuffle buffer.
-
-  Returns:
-    An iterator of {"image": uint8 [b, H, W, C], "label": int32 [b]} numpy
-    dicts with b = batch_size / jax.process_count().
-
-  Raises:
-    ConfigError: a non-positive or indivisible batch size, bad image_size.
-    DatasetError: see `load_tfds`.
-  """
-  local_batch = _check_batch_size(batch_size)
-  builder = _builder(name, data_dir, image_size, image_key, label_key)
-  tfds = import_tfds()
-  import tensorflow as tf
-
-  def to_example(features):
-    image = features[image_key]
-    if image_size is not None:
-      image = _resize_and_center_crop(image, image_size)
-    return {"image": image, "label": tf.cast(features[label_key], tf.int32)}
-
-  dataset = open_split(
-      builder, tfds.split_for_jax_process(split), shuffle_files=True,
-      read_config=tfds.ReadConfig(shuffle_seed=seed))
-  dataset = (dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
-             .shuffle(shuffle_buffer, seed=seed)
-             .repeat()
-             .batch(local_batch, drop_remainder=True)
-             .prefetch(tf.data.AUTOTUNE))
-  return iter(tfds.as_numpy(dataset))
-
-
 def stream_info(name: str, data_dir: str | None, image_size: int | None,
                 train_split: str = "train"
                 ) -> tuple[int, tuple[int, int, int], np.ndarray, tuple[np.ndarray, np.ndarray]]:

@@ -76,7 +76,7 @@ def check_features(builder, image_key: str, label_key: str,
     raise DatasetError(
         f"TFDS data set {name} has images of varying size {image.shape}; "
         "the in-memory source needs one size. Stream it with "
-        "make_tfds_stream(..., image_size=S), which resizes.")
+        "config.data.pipeline='stream' with config.data.image_size=S, which resizes.")
 
 
 def open_split(builder, split: str, **as_dataset_kwargs):

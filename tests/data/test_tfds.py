@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from jaxssl.data import load_source, load_tfds, make_tfds_stream, to_global_batch
+from jaxssl.data import (load_source, load_tfds, make_ssl_streams, make_test_stream, stream_info,
+                         to_global_batch)
 from jaxssl.errors import ConfigError, DatasetError
 
 tfds = pytest.importorskip("tensorflow_datasets")
@@ -45,34 +46,55 @@ def test_unknown_tfds_name_and_version(tmp_path):
     load_source("tfds:mnist:9.9.9", data_dir=str(tmp_path))
 
 
-def test_stream_yields_process_local_batches(mock_mnist, tmp_path):
-  stream = make_tfds_stream("mnist", "train", 8, data_dir=str(tmp_path), seed=0)
-  # 12 examples: the stream must repeat to give three batches of 8.
-  batches = [next(stream) for _ in range(3)]
-  for batch in batches:
+def ssl_streams(tmp_path, labeled, **overrides):
+  arguments = dict(train_split="train", num_train=12, labeled_indices=np.asarray(labeled),
+                   include_labeled=True, extra_unlabeled_split="", labeled_batch_size=2,
+                   unlabeled_batch_size=8, image_size=None, seed=0)
+  return make_ssl_streams("mnist", str(tmp_path), **{**arguments, **overrides})
+
+
+def test_ssl_streams_read_the_labeled_subset_and_number_the_unlabeled_set(mock_mnist, tmp_path):
+  num_classes, image_shape, labels, (mean, std) = stream_info("mnist", str(tmp_path), None)
+  assert (num_classes, image_shape, labels.shape) == (10, (28, 28, 1), (12,))
+  assert mean.shape == std.shape == (1,)
+  labeled_stream, unlabeled_stream, num_unlabeled = ssl_streams(tmp_path, [0, 5])
+  assert num_unlabeled == 12
+  for _ in range(3):  # repeats past the two labeled images
+    batch = next(labeled_stream)
+    assert batch["image"].shape == (2, 28, 28, 1) and batch["image"].dtype == np.uint8
+    assert sorted(batch["index"]) == [0, 5]
+    np.testing.assert_array_equal(batch["label"], labels[batch["index"]])
+  # 12 examples: the unlabeled stream repeats to give three batches of 8.
+  for _ in range(3):
+    batch = next(unlabeled_stream)
     assert batch["image"].shape == (8, 28, 28, 1)
-    assert batch["image"].dtype == np.uint8
-    assert batch["label"].dtype == np.int32
-  mesh = Mesh(np.array(jax.devices()), ("data",))
-  sharding = NamedSharding(mesh, P("data"))
-  global_batch = to_global_batch(batches[0], sharding)
-  assert global_batch["image"].shape == (8, 28, 28, 1)
-  assert global_batch["image"].sharding == sharding
-  np.testing.assert_array_equal(global_batch["label"], batches[0]["label"])
+    assert ((0 <= batch["index"]) & (batch["index"] < 12)).all()
+    np.testing.assert_array_equal(batch["label"], labels[batch["index"]])
+  _, held_out, num_held_out = ssl_streams(tmp_path, [0, 5], include_labeled=False)
+  assert num_held_out == 10 and not {0, 5} & set(next(held_out)["index"].tolist())
 
 
-def test_stream_resizes_and_crops(mock_mnist, tmp_path):
-  stream = make_tfds_stream("mnist", "train[:50%]", 4, data_dir=str(tmp_path),
-                            image_size=16)
-  batch = next(stream)
-  assert batch["image"].shape == (4, 16, 16, 1)
-  assert batch["image"].dtype == np.uint8
+def test_streams_resize_and_crop_and_the_test_stream_is_padded(mock_mnist, tmp_path):
+  labeled_stream, _, _ = ssl_streams(tmp_path, [1, 2], image_size=16)
+  assert next(labeled_stream)["image"].shape == (2, 16, 16, 1)
+  batches = list(make_test_stream("mnist", str(tmp_path), "test", 5, 16))
+  assert [mask.sum() for _, mask in batches] == [5, 5, 2]
+  assert all(batch["image"].shape == (5, 16, 16, 1) for batch, _ in batches)
+  assert not batches[-1][0]["image"][2:].any()  # the padding
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"batch_size": 0}, "positive multiple"),
-    ({"batch_size": 4, "image_size": 0}, "image_size=0"),
+def test_to_global_batch_assembles_a_sharded_batch():
+  local = {"label": np.arange(8, dtype=np.int32)}
+  sharding = NamedSharding(Mesh(np.array(jax.devices()), ("data",)), P("data"))
+  global_batch = to_global_batch(local, sharding)
+  assert global_batch["label"].sharding == sharding
+  np.testing.assert_array_equal(global_batch["label"], local["label"])
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"labeled_batch_size": 0}, "positive multiple"),
+    ({"image_size": 0}, "image_size=0"),
 ])
-def test_stream_refuses_bad_sizes(kwargs, message):
+def test_streams_refuse_bad_sizes(mock_mnist, tmp_path, overrides, message):
   with pytest.raises(ConfigError, match=message):
-    make_tfds_stream("mnist", "train", **kwargs)
+    ssl_streams(tmp_path, [0, 5], **overrides)
