@@ -6,8 +6,13 @@
 `config.runner` picks how the run goes (jaxssl.stages): one train run, or
 stages such as Noisy Student's rounds or pre-train then fine-tune.
 
-Multi-host: set --multihost (or JAX's coordinator environment) so that
-jax.distributed.initialize() connects the processes before training.
+Multi-host: --multihost lets jax.distributed.initialize() find the processes
+itself (TPU pods, SLURM, Open MPI, Kubernetes); elsewhere give each process
+--coordinator_address=host:port, --num_processes=N and --process_id=i.
+
+SIGTERM (a scheduler's preemption) or Ctrl-C: the run finishes its step,
+writes a checkpoint, says how to resume and exits with 128 + the signal's
+number; the same command resumes it.
 
 Bad input (an unknown field, a value out of range, a workdir that holds
 another run) ends with a one-line message naming the fix, exit status 2, and
@@ -59,7 +64,11 @@ DEFAULT_CACHE = "~/.cache/jaxssl/xla"
 
 
 def parse(argv: list[str]):
-  """(config, workdir, multihost) from a command line, on fresh flag values."""
+  """(config, workdir, distributed, cache) from a command line, on fresh flag values.
+
+  `distributed` is None for one process, else the keyword arguments of
+  jax.distributed.initialize (empty: let JAX detect the cluster).
+  """
   if not any(arg.startswith("--config=") for arg in argv):
     argv = [argv[0], f"--config={DEFAULT_CONFIG}", *argv[1:]]
   flag_values = flags.FlagValues()
@@ -67,8 +76,16 @@ def parse(argv: list[str]):
                                            flag_values=flag_values)
   workdir = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, metrics, results.",
                                 flag_values=flag_values)
-  multihost = flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize().",
-                                flag_values=flag_values)
+  multihost = flags.DEFINE_bool(
+      "multihost", False, "Call jax.distributed.initialize(), which detects TPU pods, SLURM, "
+      "Open MPI and Kubernetes.", flag_values=flag_values)
+  coordinator = flags.DEFINE_string(
+      "coordinator_address", None, "host:port of process 0's coordinator, for a multi-process "
+      "run started by hand (with --num_processes and --process_id).", flag_values=flag_values)
+  num_processes = flags.DEFINE_integer("num_processes", None, "Processes in the run.",
+                                       lower_bound=1, flag_values=flag_values)
+  process_id = flags.DEFINE_integer("process_id", None, "This process's index, 0 to "
+                                    "num_processes - 1.", lower_bound=0, flag_values=flag_values)
   cache = flags.DEFINE_string(
       "compilation_cache", DEFAULT_CACHE,
       "Folder of JAX's persistent compilation cache, so that a resumed or repeated run does "
@@ -83,13 +100,24 @@ def parse(argv: list[str]):
   if not workdir.value:
     raise flags.Error("--workdir is required: the run directory for checkpoints and results.")
   config.value.keys()  # a config file that failed to load raises here, not at first use
-  return config.value, workdir.value, multihost.value, cache.value
+  by_hand = {"coordinator_address": coordinator.value, "num_processes": num_processes.value,
+             "process_id": process_id.value}
+  given = {name: value for name, value in by_hand.items() if value is not None}
+  if given and len(given) < len(by_hand):
+    missing = ", ".join(f"--{name}" for name in by_hand if name not in given)
+    raise flags.Error(f"A multi-process run started by hand needs {missing} as well "
+                      "(or --multihost alone, on a cluster JAX detects).")
+  if given and process_id.value >= num_processes.value:
+    raise flags.Error(f"--process_id={process_id.value} must be below "
+                      f"--num_processes={num_processes.value}.")
+  distributed = given if given else ({} if multihost.value else None)
+  return config.value, workdir.value, distributed, cache.value
 
 
 def run(argv: list[str]) -> int:
   """Runs launch.py's command line `argv`; returns the process exit status."""
   try:
-    config, workdir, multihost, cache = parse(argv)
+    config, workdir, distributed, cache = parse(argv)
   except (flags.Error, AttributeError, KeyError, OSError, ValueError) as error:
     print(f"error: {_flag_error_message(error, argv)}", file=sys.stderr)
     return 2
@@ -98,13 +126,13 @@ def run(argv: list[str]) -> int:
   logging.get_absl_handler().addFilter(_QuietLibraries())
   logging.set_verbosity(logging.INFO)
   import jax  # after flag parsing, so --help stays cheap
-  from jaxssl import stages, train
+  from jaxssl import preemption, stages, train
   from jaxssl.errors import ConfigError
 
   if cache:
     jax.config.update("jax_compilation_cache_dir", os.path.expanduser(cache))
-  if multihost:
-    jax.distributed.initialize()
+  if distributed is not None:
+    jax.distributed.initialize(**distributed)
   logging.info("JAX %s, process %d of %d, devices: %s", jax.__version__, jax.process_index(),
                jax.process_count(), jax.devices())
   try:
@@ -113,6 +141,9 @@ def run(argv: list[str]) -> int:
     logging.error("%s", error)
     print(f"error: {error}", file=sys.stderr)
     return 2
+  except preemption.Preempted as stopped:
+    print(stopped, file=sys.stderr)
+    return 128 + stopped.signal_number
   print(train.format_results(results))
   return 0
 

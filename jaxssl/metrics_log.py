@@ -34,6 +34,33 @@ class MetricWriter:
       self._tensorboard.close()
 
 
+def drop_records_after(workdir: str, step: int) -> None:
+  """Removes the records past `step` (the checkpoint a run resumes from) from metrics.jsonl.
+
+  The steps after the last checkpoint of an interrupted attempt are trained
+  again, so their rows would otherwise appear twice. The file is replaced
+  atomically; a line cut short by a kill is dropped with them.
+  """
+  path = os.path.join(workdir, METRICS_FILE)
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    lines = f.read().splitlines()
+  kept = []
+  for line in lines:
+    try:
+      if json.loads(line)["step"] <= step:
+        kept.append(line)
+    except (ValueError, KeyError):
+      continue
+  if len(kept) == len(lines):
+    return
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    f.write("".join(line + "\n" for line in kept))
+  os.replace(tmp, path)
+
+
 def read_evals(workdir: str, up_to_step: int) -> list[dict]:
   """The eval records of an earlier attempt at this run, up to its checkpoint."""
   path = os.path.join(workdir, METRICS_FILE)

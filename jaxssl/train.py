@@ -33,7 +33,7 @@ import optax
 from absl import logging
 
 from jaxssl import (checkpointing, data, evaluation, losses, metrics_log, models, optim, plots,
-                    renamed_fields, sharding)
+                    preemption, renamed_fields, sharding)
 from jaxssl.errors import ConfigError, TrainingDivergedError
 from jaxssl.methods import Method, make_method, method_module
 
@@ -313,6 +313,8 @@ def train(config: ml_collections.ConfigDict, workdir: str,
     state = checkpointer.restore(state)
     logging.info("Resumed %s from step %d.", workdir, int(state.step))
   start_step = int(state.step)
+  if is_chief:
+    metrics_log.drop_records_after(workdir, start_step)
   logging.info("%s on %s: %d labeled, %d unlabeled images, %d parameters, %d devices.",
                config.method.name, config.data.source, exp.source.num_labeled,
                exp.source.num_unlabeled, models.count_params(state.params),
@@ -325,28 +327,36 @@ def train(config: ml_collections.ConfigDict, workdir: str,
   pending_metrics = []  # device arrays; read only at log points
   start_time = time.perf_counter()
 
-  step = start_step
-  while step < config.total_steps:
-    shared, per_step = exp.source.next_inputs(config.steps_per_dispatch)
-    state, metrics = train_step(state, shared, per_step, exp.inputs.frozen)
-    pending_metrics.append(metrics)
-    step += config.steps_per_dispatch
-    if step % config.log_every == 0 or step >= config.total_steps:
-      means = {k: float(np.mean(v)) for k, v in jax.device_get(
-          jax.tree.map(lambda *xs: jnp.stack(xs), *pending_metrics)).items()}
-      pending_metrics = []
-      means["steps_per_second"] = progress.log(step, means)
-      writer.write(step, "train", means)
-      check_finite(means["loss"], step, checkpointer, config)
-    if step % config.eval_every == 0 or step >= config.total_steps:
-      accuracies = evaluate(exp, state)
-      evals.append({"step": step, **accuracies})
-      writer.write(step, "eval", accuracies)
-      logging.info("eval step %d: %s", step,
-                   "  ".join(f"{k}={v:.2%}" for k, v in accuracies.items()))
-    if step % config.checkpoint_every == 0 or step >= config.total_steps:
-      check_finite(float(metrics["loss"]), step, checkpointer, config)
-      checkpointer.save(step, state)
+  step, dispatches = start_step, 0
+  with preemption.StopSignals() as stop_signals:
+    while step < config.total_steps:
+      shared, per_step = exp.source.next_inputs(config.steps_per_dispatch)
+      state, metrics = train_step(state, shared, per_step, exp.inputs.frozen)
+      pending_metrics.append(metrics)
+      step += config.steps_per_dispatch
+      dispatches += 1
+      if step % config.log_every == 0 or step >= config.total_steps:
+        means = {k: float(np.mean(v)) for k, v in jax.device_get(
+            jax.tree.map(lambda *xs: jnp.stack(xs), *pending_metrics)).items()}
+        pending_metrics = []
+        means["steps_per_second"] = progress.log(step, means)
+        writer.write(step, "train", means)
+        check_finite(means["loss"], step, checkpointer, config)
+      if step % config.eval_every == 0 or step >= config.total_steps:
+        accuracies = evaluate(exp, state)
+        evals.append({"step": step, **accuracies})
+        writer.write(step, "eval", accuracies)
+        logging.info("eval step %d: %s", step,
+                     "  ".join(f"{k}={v:.2%}" for k, v in accuracies.items()))
+      interrupted = stop_signals.requested(dispatches)
+      if (step % config.checkpoint_every == 0 or step >= config.total_steps
+          or interrupted):
+        check_finite(float(metrics["loss"]), step, checkpointer, config)
+        checkpointer.save(step, state)
+      if interrupted:
+        checkpointer.close()
+        writer.close()
+        raise preemption.Preempted(step, stop_signals.signal_number, workdir)
   checkpointer.close()
   writer.close()
 

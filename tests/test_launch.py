@@ -100,6 +100,9 @@ def test_every_method_declares_and_checks_its_options():
     (["--config.runner=sideways"], "config.runner='sideways'"),
     (["--config.runner=noisy_student"], "start from configs/noisy_student.py"),
     (["--config.runner=finetune"], "config.finetune.image_size > 0"),
+    (["--num_processes=2", "--process_id=0"], "needs --coordinator_address as well"),
+    (["--coordinator_address=localhost:1", "--num_processes=2", "--process_id=2"],
+     "--process_id=2 must be below --num_processes=2"),
 ])
 def test_bad_command_lines_are_refused_with_a_message(capsys, workdir, argv, message):
   before = snapshot(workdir)
