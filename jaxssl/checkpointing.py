@@ -14,8 +14,10 @@ import flax.serialization
 import jax
 import ml_collections
 import orbax.checkpoint as ocp
+from absl import logging
+from jax.experimental import multihost_utils
 
-from jaxssl.errors import WorkdirMismatchError
+from jaxssl.errors import CheckpointUnreadableError, WorkdirMismatchError
 
 # Fields a resumed run may change: none of them alters the numbers trained.
 RESUMABLE_FIELDS = frozenset({
@@ -24,6 +26,8 @@ RESUMABLE_FIELDS = frozenset({
 })
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
+UNREADABLE_DIR = "checkpoints_unreadable"  # where a checkpoint that can't be read is moved
+TMP_SUFFIX = ".orbax-checkpoint-tmp"  # orbax writes a step here, then renames it when complete
 
 
 def _comparable(config_dict: dict) -> dict:
@@ -78,9 +82,10 @@ class Checkpointer:
   """Keeps the last `keep` train states under workdir/checkpoints."""
 
   def __init__(self, workdir: str, keep: int):
+    self._workdir = workdir
+    self._directory = os.path.abspath(os.path.join(workdir, CHECKPOINT_DIR))
     self._manager = ocp.CheckpointManager(
-        os.path.abspath(os.path.join(workdir, CHECKPOINT_DIR)),
-        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
+        self._directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -89,12 +94,46 @@ class Checkpointer:
     self._manager.save(step, args=ocp.args.StandardSave(flax.serialization.to_state_dict(state)))
 
   def restore(self, state_template: Any) -> Any:
-    """Restores the latest checkpoint into the structure and shardings of the template."""
+    """Restores the newest readable checkpoint into the structure and shardings of the template.
+
+    A checkpoint that can't be read (a truncated or corrupt file) is moved,
+    not deleted, to workdir/checkpoints_unreadable/<step>, with a warning, and
+    the next older one is tried. (A save cut short never becomes a step:
+    orbax writes into a temporary folder and renames it when complete.)
+    """
+    unfinished = sorted(name for name in os.listdir(self._directory) if TMP_SUFFIX in name)
+    if unfinished:
+      logging.warning("%s holds saves that were cut short (%s); they never became checkpoints "
+                      "and are ignored.", self._directory, ", ".join(unfinished))
     target = flax.serialization.to_state_dict(state_template)
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
-    restored = self._manager.restore(
-        self._manager.latest_step(), args=ocp.args.StandardRestore(abstract))
-    return flax.serialization.from_state_dict(state_template, restored)
+    unreadable = []
+    for step in sorted(self._manager.all_steps(), reverse=True):
+      try:
+        restored = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+      except Exception as error:  # pylint: disable=broad-except
+        # orbax/TensorStore report a truncated or corrupt file as a bare Exception.
+        unreadable.append(step)
+        logging.warning("The checkpoint at step %d in %s can't be read (%s); it is moved to "
+                        "%s and an older one is tried.", step, self._workdir,
+                        str(error).splitlines()[0][:300], self._set_aside(step))
+        continue
+      return flax.serialization.from_state_dict(state_template, restored)
+    raise CheckpointUnreadableError(
+        f"No checkpoint in {self._workdir} can be read (steps {unreadable}); they were moved to "
+        f"{os.path.join(self._workdir, UNREADABLE_DIR)}. Start the run again in a new --workdir.")
+
+  def _set_aside(self, step: int) -> str:
+    """Moves checkpoint `step` out of the manager's folder (process 0; the others wait)."""
+    destination = os.path.join(self._workdir, UNREADABLE_DIR, str(step))
+    while os.path.exists(destination):  # set aside before, by an earlier start
+      destination += "+"
+    if jax.process_index() == 0:
+      os.makedirs(os.path.dirname(destination), exist_ok=True)
+      os.replace(os.path.join(self._directory, str(step)), destination)
+    multihost_utils.sync_global_devices(f"jaxssl_set_aside_checkpoint_{step}")
+    self._manager.reload()
+    return destination
 
   def close(self) -> int | None:
     """Waits for saves in flight, closes; returns the latest saved step."""

@@ -15,3 +15,7 @@ class WorkdirMismatchError(ConfigError):
 
 class TrainingDivergedError(ConfigError):
     """The loss stopped being finite; the hyperparameters, not the code, need a change."""
+
+
+class CheckpointUnreadableError(ConfigError):
+    """No checkpoint of the workdir can be restored (truncated or corrupt files)."""

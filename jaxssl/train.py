@@ -250,7 +250,7 @@ def make_step(exp: Experiment, key: jax.Array):
     eval_ema = {}
     if config.eval_ema_decay:
       eval_ema = losses.update_teacher(state.eval_ema, params, eval_ema_decay(state.step))[1]
-    metrics = {"loss": loss, **aux["metrics"]}
+    metrics = {"loss": loss, "param_norm": optax.global_norm(params), **aux["metrics"]}
     return TrainState(step=state.step + 1, params=params, batch_stats=aux["batch_stats"],
                       opt_state=opt_state, extra=extra, eval_ema=eval_ema), metrics
 
@@ -285,14 +285,22 @@ def evaluate(exp: Experiment, state: TrainState) -> dict[str, float]:
           for name, params in candidates.items()}
 
 
-def check_finite(loss: float, step: int, checkpointer, config) -> None:
-  """Stops a diverged run before it writes a checkpoint or results from NaN weights."""
-  if np.isfinite(loss):
+def check_finite(metrics: dict, step: int, checkpointer, config) -> None:
+  """Stops a diverged run before it writes a checkpoint or results from NaN weights.
+
+  `metrics` holds the loss and the parameters' global norm at `step` (means
+  over the steps since the last log point, or the last step's values).
+  """
+  diverged = {name: float(metrics[name]) for name in ("loss", "param_norm")
+              if not np.isfinite(float(metrics[name]))}
+  if not diverged:
     return
   latest = checkpointer.close()
   kept = f"its last checkpoint (step {latest}) is kept" if latest else "no checkpoint was written"
+  values = " and ".join(f"the {name.replace('_', ' ')} is {value}"
+                        for name, value in diverged.items())
   raise TrainingDivergedError(
-      f"The loss is {loss} at step {step}: training diverged, and {kept}. Lower "
+      f"At step {step} {values}: training diverged, and {kept}. Lower "
       f"config.optimizer.learning_rate (now {config.optimizer.learning_rate}) or a loss "
       "weight, and train again in a new --workdir.")
 
@@ -341,7 +349,7 @@ def train(config: ml_collections.ConfigDict, workdir: str,
         pending_metrics = []
         means["steps_per_second"] = progress.log(step, means)
         writer.write(step, "train", means)
-        check_finite(means["loss"], step, checkpointer, config)
+        check_finite(means, step, checkpointer, config)
       if step % config.eval_every == 0 or step >= config.total_steps:
         accuracies = evaluate(exp, state)
         evals.append({"step": step, **accuracies})
@@ -351,7 +359,7 @@ def train(config: ml_collections.ConfigDict, workdir: str,
       interrupted = stop_signals.requested(dispatches)
       if (step % config.checkpoint_every == 0 or step >= config.total_steps
           or interrupted):
-        check_finite(float(metrics["loss"]), step, checkpointer, config)
+        check_finite(metrics, step, checkpointer, config)
         checkpointer.save(step, state)
       if interrupted:
         checkpointer.close()

@@ -96,3 +96,22 @@ def test_two_processes_end_where_one_process_ends_and_resume_after_sigterm(tmp_p
     np.testing.assert_allclose(two_processes, one_process, rtol=1e-4, atol=1e-5)
   assert ([(r["step"], r["accuracy"], r["ema_accuracy"]) for r in eval_records(two)]
           == [(r["step"], r["accuracy"], r["ema_accuracy"]) for r in eval_records(one)])
+
+
+def test_two_streaming_processes_read_different_shards_into_one_global_batch(tmp_path):
+  environment = {**os.environ, "PYTHONPATH": str(ROOT),
+                 "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+  port = free_port()
+  outs = [tmp_path / f"process{i}.json" for i in (0, 1)]
+  processes = [subprocess.Popen(
+      [sys.executable, "tests/stream_probe.py", f"localhost:{port}", str(i), str(outs[i])],
+      cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for i in (0, 1)]
+  for process in processes:
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output[-3000:]
+  local = [json.loads(out.read_text())["local"] for out in outs]
+  assert all(index % 2 == 0 for index in local[0]) and all(index % 2 == 1 for index in local[1])
+  assert len(local[0]) == len(local[1]) == 8
+  for out in outs:  # each process sees the same global batch: both parts
+    assert sorted(json.loads(out.read_text())["global"]) == sorted(local[0] + local[1])

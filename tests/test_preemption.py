@@ -21,7 +21,7 @@ import launch
 from jaxssl import metrics_log
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-TOTAL_STEPS = 600
+TOTAL_STEPS = 300
 
 
 def command(workdir, cache):
