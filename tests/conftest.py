@@ -10,6 +10,7 @@ only, compiles each once. And XLA compiles at optimization level 0: the tests'
 programs are small and run a few steps, so compiling is most of their time
 (tests/methods/test_{fixmatch,mixmatch}.py: 2m43s -> 1m39s). It changes
 rounding only (see tests/test_behaviour_unchanged.py for how much).
+`make test` runs the suite in 2 pytest-xdist workers, which share that cache.
 """
 import os
 import tempfile
