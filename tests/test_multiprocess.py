@@ -21,17 +21,13 @@ import time
 import numpy as np
 
 import launch
-from tests.test_preemption import ROOT, final_parameters, train_steps_logged
+from tests.test_preemption import ROOT, final_parameters, tiny_fixmatch_command, train_steps_logged
 
 TOTAL_STEPS = 60
 
 
 def command(workdir, cache):
-  return ["launch.py", "--config=configs/fixmatch.py", f"--workdir={workdir}",
-          "--config.model.kwargs.width=8", "--config.batch_size=8", "--config.unlabeled_ratio=2",
-          f"--config.total_steps={TOTAL_STEPS}", "--config.log_every=2",
-          f"--config.eval_every={TOTAL_STEPS // 2}", f"--config.checkpoint_every={TOTAL_STEPS}",
-          f"--compilation_cache={cache}"]
+  return tiny_fixmatch_command(workdir, cache, TOTAL_STEPS, evals=2)
 
 
 def free_port() -> int:

@@ -24,12 +24,17 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 TOTAL_STEPS = 300
 
 
-def command(workdir, cache):
+def tiny_fixmatch_command(workdir, cache, total_steps: int, evals: int = 1) -> list[str]:
+  """launch.py argv of a small FixMatch on digits: a log every 2 steps, a checkpoint at the end."""
   return ["launch.py", "--config=configs/fixmatch.py", f"--workdir={workdir}",
           "--config.model.kwargs.width=8", "--config.batch_size=8", "--config.unlabeled_ratio=2",
-          f"--config.total_steps={TOTAL_STEPS}", "--config.log_every=2",
-          f"--config.eval_every={TOTAL_STEPS}", f"--config.checkpoint_every={TOTAL_STEPS}",
-          "--config.num_devices=1", f"--compilation_cache={cache}"]
+          f"--config.total_steps={total_steps}", "--config.log_every=2",
+          f"--config.eval_every={total_steps // evals}", f"--config.checkpoint_every={total_steps}",
+          f"--compilation_cache={cache}"]
+
+
+def command(workdir, cache):
+  return tiny_fixmatch_command(workdir, cache, TOTAL_STEPS) + ["--config.num_devices=1"]
 
 
 def train_steps_logged(workdir) -> list[int]:
