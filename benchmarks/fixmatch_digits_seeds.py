@@ -80,8 +80,8 @@ def summary_rows(values: dict[str, list[float]]) -> list[str]:
       std = statistics.stdev(column) if len(column) > 1 else 0.0
       return f"{statistics.mean(column):.2f} ± {std:.2f}"
     return f"{min(column):.2f}"
-  return [f"| mean ± std | " + " | ".join(cell(v, "mean") for v in values.values()) + " |",
-          f"| worst | " + " | ".join(cell(v, "worst") for v in values.values()) + " |"]
+  return ["| mean ± std | " + " | ".join(cell(v, "mean") for v in values.values()) + " |",
+          "| worst | " + " | ".join(cell(v, "worst") for v in values.values()) + " |"]
 
 
 def main():
@@ -121,7 +121,7 @@ def main():
       + (f", overrides {overrides}" if overrides else "") + "): test accuracy (%) of the EMA "
       "weights at the end of training. Written by benchmarks/fixmatch_digits_seeds.py.",
       "",
-      f"### Across labeled splits (split seed = training seed), next to LabelSpreading",
+      "### Across labeled splits (split seed = training seed), next to LabelSpreading",
       "",
       "| split seed | LabelSpreading (kNN k=7, alpha=0.2) | FixMatch | FixMatch - LabelSpreading |",
       "|---|---|---|---|", *split_rows, *summary_rows(split_columns), "",

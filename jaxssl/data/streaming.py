@@ -12,8 +12,6 @@ its stored order and numbered, the records are dealt to the processes
 process decodes only its own.
 """
 
-from collections.abc import Iterator
-
 import jax
 import numpy as np
 from jax.sharding import Sharding
