@@ -291,16 +291,16 @@ def check_finite(metrics: dict, step: int, checkpointer, config) -> None:
   `metrics` holds the loss and the parameters' global norm at `step` (means
   over the steps since the last log point, or the last step's values).
   """
-  diverged = {name: float(metrics[name]) for name in ("loss", "param_norm")
-              if not np.isfinite(float(metrics[name]))}
+  values = {name: float(metrics[name]) for name in ("loss", "param_norm")}
+  diverged = {name: value for name, value in values.items() if not np.isfinite(value)}
   if not diverged:
     return
   latest = checkpointer.close()
   kept = f"its last checkpoint (step {latest}) is kept" if latest else "no checkpoint was written"
-  values = " and ".join(f"the {name.replace('_', ' ')} is {value}"
-                        for name, value in diverged.items())
+  what = " and ".join(f"the {name.replace('_', ' ')} is {value}"
+                      for name, value in diverged.items())
   raise TrainingDivergedError(
-      f"At step {step} {values}: training diverged, and {kept}. Lower "
+      f"At step {step} {what}: training diverged, and {kept}. Lower "
       f"config.optimizer.learning_rate (now {config.optimizer.learning_rate}) or a loss "
       "weight, and train again in a new --workdir.")
 
