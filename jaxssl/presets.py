@@ -150,6 +150,39 @@ def oliver_protocol(config: ml_collections.ConfigDict, learning_rate: float) -> 
   config.method.rampup_steps = 200_000
 
 
+def fixmatch_protocol(config: ml_collections.ConfigDict) -> None:
+  """FixMatch's training protocol, which FlexMatch, FreeMatch, SoftMatch and Dash keep.
+
+  Sohn et al. (2020) and the classic-CV configs of USB (Wang et al., 2022),
+  on which those papers report: B = 64 labeled and mu = 7 x 64 unlabeled
+  images, SGD with Nesterov momentum 0.9 at learning rate 0.03 decayed as
+  cos(7 pi k / (16 K)) over K = 2^20 steps, weight decay 5e-4 (1e-3 on
+  CIFAR-100), an EMA 0.999 of the weights for evaluation, and FixMatch's
+  strong view (RandAugment with random magnitudes, then Cutout of at most
+  half the side).
+  """
+  config.method.strong_magnitude = placeholder(float)
+  config.method.cutout_fraction = 0.5
+  config.batch_size = 64
+  config.unlabeled_ratio = 7
+  config.total_steps = 2**20
+  config.optimizer.update(name="sgd", learning_rate=0.03, momentum=0.9, nesterov=True,
+                          schedule="fixmatch_cosine",
+                          weight_decay=1e-3 if config.preset == "cifar100" else 5e-4)
+  config.eval_ema_decay = 0.999
+
+
+def fixmatch_digits(config: ml_collections.ConfigDict) -> None:
+  """FixMatch's digits setting for the methods built on it (configs/fixmatch.py's `_digits`).
+
+  B = 32, RandAugment at half of every op's range (full ranges wreck 8x8
+  digits), 2,000 steps with `digits_run`'s cadence.
+  """
+  config.batch_size = 32
+  config.method.strong_magnitude = 0.5
+  digits_run(config, total_steps=2000)
+
+
 def digits_consistency(config: ml_collections.ConfigDict, unlabeled_ratio: int = 4) -> None:
   """The digits setting of the Pi-model, Temporal Ensembling, Mean Teacher and VAT.
 

@@ -19,6 +19,7 @@ METHOD_NAMES = (
     "pseudo_label",
     "mixmatch",
     "fixmatch",
+    "flexmatch",
     "noisy_student",
     "deit",
 )

@@ -43,6 +43,20 @@ def pseudo_label_accuracy(probs: jax.Array, true_labels: jax.Array,
   return (correct * counted).sum() / jnp.maximum(counted.sum(), 1.0)
 
 
+def first_occurrences(index: jax.Array) -> jax.Array:
+  """True at the first position of each distinct value of `index` [N].
+
+  Batches are drawn with replacement; a method that scatters per-example state
+  writes only first occurrences, so the result never depends on the order of
+  scattered writes (Temporal Ensembling, FlexMatch).
+  """
+  order = jnp.argsort(index, stable=True)
+  sorted_index = index[order]
+  first_in_sorted = jnp.concatenate(
+      [jnp.ones((1,), bool), sorted_index[1:] != sorted_index[:-1]])
+  return jnp.zeros_like(first_in_sorted).at[order].set(first_in_sorted)
+
+
 RAMPUPS = {"sigmoid": losses.sigmoid_rampup, "linear": losses.linear_rampup}
 
 

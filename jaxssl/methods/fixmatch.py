@@ -35,11 +35,16 @@ import jax.numpy as jnp
 from jaxssl import augment, losses
 from jaxssl.methods import base, common, options
 
+# The strong view's options, shared by the methods built on FixMatch's views (`forward`).
+VIEW_OPTIONS = {
+    "strong_magnitude": options.Number(0.0, 1.0, optional=True),
+    "cutout_fraction": options.Number(0.0, 1.0, high_open=True),
+}
+
 OPTIONS = {
     "threshold": options.Number(0.0, 1.0),
     "unlabeled_weight": options.Number(low=0.0),
-    "strong_magnitude": options.Number(0.0, 1.0, optional=True),
-    "cutout_fraction": options.Number(0.0, 1.0, high_open=True),
+    **VIEW_OPTIONS,
     "distribution_alignment": options.Flag(),
     "alignment_momentum": options.Number(0.0, 1.0, high_open=True),
 }
@@ -71,6 +76,39 @@ def unlabeled_term(pseudo_probs, strong_logits, threshold):
           losses.confidence_mask(pseudo_probs, threshold))
 
 
+def forward(params, batch, key, apply_fn, flip, opts):
+  """Logits of the labeled, weak and strong views from ONE training-mode forward pass.
+
+  alpha(x_b), alpha(u_b) and A(u_b), with A built from `opts.strong_magnitude`
+  and `opts.cutout_fraction` (VIEW_OPTIONS). Returns (labeled_logits,
+  weak_logits, strong_logits, new_batch_stats).
+  """
+  labeled_key, weak_key, strong_key, dropout_key = jax.random.split(key, 4)
+  unlabeled = augment.to_float(batch["unlabeled_image"])
+  views = [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=flip),
+           augment.weak(weak_key, unlabeled, flip=flip),
+           strong_view(strong_key, unlabeled, flip, opts.strong_magnitude, opts.cutout_fraction)]
+  (labeled_logits, weak_logits, strong_logits), batch_stats = common.forward_views(
+      apply_fn, params, views, dropout_key)
+  return labeled_logits, weak_logits, strong_logits, batch_stats
+
+
+def objective(labeled_logits, batch, unsupervised_loss, unlabeled_weight, pseudo_probs, mask):
+  """L = l_s + lambda_u l_u, and the metrics of FixMatch and the methods built on it.
+
+  `mask` [mu B] is the pseudo-labels' mask (or their weights, for SoftMatch);
+  `pseudo_probs` are scored against the held-back labels.
+  """
+  supervised_loss = common.labeled_cross_entropy(labeled_logits, batch["label"])
+  metrics = {
+      "supervised_loss": supervised_loss,
+      "unsupervised_loss": unsupervised_loss,
+      **common.pseudo_label_metrics(pseudo_probs, mask, batch["unlabeled_label"]),
+      "train_accuracy": jnp.mean(jnp.argmax(labeled_logits, -1) == batch["label"]),
+  }
+  return supervised_loss + unlabeled_weight * unsupervised_loss, metrics
+
+
 def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
   del image_shape
   opts = options.read(method_config, OPTIONS)
@@ -83,29 +121,15 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
 
   def loss_fn(params, extra, batch, key, step, apply_fn):
     del step
-    labeled_key, weak_key, strong_key, dropout_key = jax.random.split(key, 4)
-    unlabeled = augment.to_float(batch["unlabeled_image"])
-    views = [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=flip),
-             augment.weak(weak_key, unlabeled, flip=flip),
-             strong_view(strong_key, unlabeled, flip, opts.strong_magnitude,
-                         opts.cutout_fraction)]
-    (labeled_logits, weak_logits, strong_logits), batch_stats = common.forward_views(
-        apply_fn, params, views, dropout_key)
-
+    labeled_logits, weak_logits, strong_logits, batch_stats = forward(
+        params, batch, key, apply_fn, flip, opts)
     weak_probs = jax.nn.softmax(jax.lax.stop_gradient(weak_logits))
     pseudo_probs = weak_probs
     if opts.distribution_alignment:
       pseudo_probs = losses.distribution_alignment(weak_probs, extra["marginal"])
-    supervised_loss = common.labeled_cross_entropy(labeled_logits, batch["label"])
     per_example, mask = unlabeled_term(pseudo_probs, strong_logits, opts.threshold)
-    unsupervised_loss = per_example.mean()
-    loss = supervised_loss + opts.unlabeled_weight * unsupervised_loss
-    metrics = {
-        "supervised_loss": supervised_loss,
-        "unsupervised_loss": unsupervised_loss,
-        **common.pseudo_label_metrics(pseudo_probs, mask, batch["unlabeled_label"]),
-        "train_accuracy": jnp.mean(jnp.argmax(labeled_logits, -1) == batch["label"]),
-    }
+    loss, metrics = objective(labeled_logits, batch, per_example.mean(), opts.unlabeled_weight,
+                              pseudo_probs, mask)
     return loss, {"batch_stats": batch_stats, "metrics": metrics, "weak_probs": weak_probs}
 
   def update_extra(extra, params, step, aux):

@@ -44,15 +44,6 @@ def ensemble_targets(extra, index: jax.Array, alpha: float):
   return losses.temporal_ensemble_target(extra["ensemble"][index], updates, alpha), updates > 0
 
 
-def first_occurrences(index: jax.Array) -> jax.Array:
-  """True at the first position of each distinct value of `index` [N]."""
-  order = jnp.argsort(index, stable=True)
-  sorted_index = index[order]
-  first_in_sorted = jnp.concatenate(
-      [jnp.ones((1,), bool), sorted_index[1:] != sorted_index[:-1]])
-  return jnp.zeros_like(first_in_sorted).at[order].set(first_in_sorted)
-
-
 def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
   del image_shape
   opts = options.read(method_config, OPTIONS)
@@ -89,7 +80,7 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
     # A batch drawn with replacement can hold an example twice. Only its first
     # occurrence updates it (the others scatter out of range and are dropped),
     # so the result never depends on the order of scattered writes.
-    destination = jnp.where(first_occurrences(index), index, extra["updates"].shape[0])
+    destination = jnp.where(common.first_occurrences(index), index, extra["updates"].shape[0])
     blended = losses.temporal_ensemble_update(extra["ensemble"][index], aux["unlabeled_probs"],
                                               alpha)
     return {"ensemble": extra["ensemble"].at[destination].set(blended, mode="drop"),

@@ -4,6 +4,7 @@ import jax
 import numpy as np
 
 from jaxssl import train
+from jaxssl.checkpointing import Checkpointer
 from jaxssl.methods import make_method
 
 
@@ -46,3 +47,35 @@ def ema_closed_form(history, alphas):
   average = jax.tree.map(lambda *thetas: sum(c * t for c, t in zip(coefficients, thetas)),
                          *history)
   return average, coefficients
+
+
+def train_and_resume(config, workdir, num_steps):
+  """`num_steps` single steps on one device, then the last one again from a checkpoint.
+
+  The state before the last step is saved and restored (`Checkpointer`);
+  the last step runs from the state in memory and from the restored one.
+  Returns (the metrics of every step, the final state, the resumed final state).
+  """
+  config.num_devices = 1
+  exp = train.build(config)
+  state = train.init_state(exp, jax.random.key(0))
+  step_fn = train.make_step(exp, jax.random.key(1))
+  history = []
+  for _ in range(num_steps - 1):
+    state, metrics = run_steps(exp, state, step_fn, 1)
+    history.append(jax.device_get(metrics))
+  checkpointer = Checkpointer(str(workdir), 1)
+  checkpointer.save(int(state.step), state)
+  checkpointer.close()
+  restored = Checkpointer(str(workdir), 1).restore(train.init_state(exp, jax.random.key(2)))
+  resumed, _ = run_steps(exp, restored, step_fn, 1)
+  state, metrics = run_steps(exp, state, step_fn, 1)  # donates `state`: after the save
+  history.append(jax.device_get(metrics))
+  return history, jax.device_get(state), jax.device_get(resumed)
+
+
+def assert_same_state(state, resumed):
+  """Parameters and method state of two train states are equal."""
+  assert int(state.step) == int(resumed.step)
+  jax.tree.map(np.testing.assert_array_equal, state.extra, resumed.extra)
+  jax.tree.map(np.testing.assert_array_equal, state.params, resumed.params)

@@ -8,7 +8,7 @@ import pytest
 from configs import temporal_ensembling as te_config
 from jaxssl import train
 from jaxssl.checkpointing import Checkpointer
-from jaxssl.methods import make_method
+from jaxssl.methods import common, make_method
 from jaxssl.methods import temporal_ensembling as te
 from tests.methods.helpers import build_method
 
@@ -65,7 +65,7 @@ def test_duplicate_indices_update_once_from_the_first_occurrence(config):
   np.testing.assert_array_equal(extra["updates"], [0, 0, 0, 1, 0, 1])
   np.testing.assert_allclose(te.ensemble_targets(extra, jnp.array([3, 5]), ALPHA)[0],
                              probs[:2], rtol=1e-6)
-  np.testing.assert_array_equal(te.first_occurrences(jnp.array([2, 0, 2, 1, 0])),
+  np.testing.assert_array_equal(common.first_occurrences(jnp.array([2, 0, 2, 1, 0])),
                                 [True, True, False, True, False])
 
 
