@@ -178,9 +178,10 @@ def fairness_loss(
   one-hot labels, \tilde h_0(c) = 1/C). H(p, q) = -sum_c p_c log q_c; the
   loss is minimized, so the cross-entropy of the batch's mean prediction to
   the running one is maximized, pushing the model towards diverse classes.
-  A class the masked batch never predicts (\bar h(c) = 0) has ratio 0; with
-  no example above the threshold the loss is 0. Gradients flow through Q
-  only.
+  A class the masked batch never predicts (\bar h(c) = 0) has ratio 0 and
+  adds nothing (the authors' code adds its target times log 1e-12, a
+  constant without gradient); with no example above the threshold the loss
+  is 0. Gradients flow through Q only.
 
   Args:
     strong_logits: Logits on the strong views, shape ``[N, C]``.

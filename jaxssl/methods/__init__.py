@@ -20,6 +20,7 @@ METHOD_NAMES = (
     "mixmatch",
     "fixmatch",
     "flexmatch",
+    "freematch",
     "noisy_student",
     "deit",
 )
