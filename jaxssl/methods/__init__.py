@@ -21,6 +21,7 @@ METHOD_NAMES = (
     "fixmatch",
     "flexmatch",
     "freematch",
+    "softmatch",
     "noisy_student",
     "deit",
 )
