@@ -22,6 +22,7 @@ METHOD_NAMES = (
     "flexmatch",
     "freematch",
     "softmatch",
+    "dash",
     "noisy_student",
     "deit",
 )
