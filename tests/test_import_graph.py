@@ -35,6 +35,8 @@ ALLOWED = {
     "stages": {"checkpointing", "data", "evaluation", "metrics_log", "models",
                "self_training", "sharding", "teacher", "train", "methods", "errors"},
     "sweep": {"metrics_log", "plots", "renamed_fields", "stages", "errors"},
+    "robustness": {"augment", "data", "evaluation", "metrics_log", "sharding", "teacher",
+                   "errors"},
 }
 
 
