@@ -20,6 +20,7 @@ is evaluated or written.
 import dataclasses
 import json
 import os
+import shlex
 import statistics
 import sys
 
@@ -174,7 +175,7 @@ def run(argv: list[str]) -> int:
   except (flags.Error, ConfigError) as error:
     print(f"error: {error}".splitlines()[0], file=sys.stderr)
     return 2
-  command = "python -m jaxssl.robustness " + " ".join(argv[1:])
+  command = "python -m jaxssl.robustness " + shlex.join(argv[1:])
   report = markdown(rows, labels[0], seeds, weights, seed, command)
   print(report)
   if out:

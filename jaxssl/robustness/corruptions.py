@@ -81,7 +81,7 @@ def _gaussian_noise(key, image, level):
 
 
 def _shot_noise(key, image, level):
-  return jax.random.poisson(key, image * level[0], image.shape).astype(jnp.float32) / level[0]
+  return ops.poisson(key, image * level[0], CORRUPTIONS["shot_noise"].largest(0)) / level[0]
 
 
 def _impulse_noise(key, image, level):

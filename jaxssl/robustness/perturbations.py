@@ -68,7 +68,7 @@ def _gaussian_noise(image_key, frame_key, image, t):
 
 def _shot_noise(image_key, frame_key, image, t):
   del image_key, t
-  return jax.random.poisson(frame_key, image * 60.0, image.shape).astype(jnp.float32) / 60.0
+  return ops.poisson(frame_key, image * 60.0, 60.0) / 60.0
 
 
 PERTURBATIONS = {
