@@ -137,6 +137,9 @@ def markdown(rows: dict, baseline: str, seeds: list, weights: str, seed: int,
   seed_text = ("one run each" if seeds == [None] else
                f"split seeds {', '.join(map(str, seeds))}: mean ± std over them")
   main = ["clean error %", "mCE", "corruption error %", "mFR", "flip probability %"]
+  columns = list(next(iter(rows.values())))
+  corrupted = [column[3:] for column in columns if column.startswith("CE ")]
+  perturbed = [column[3:] for column in columns if column.startswith("FR ")]
   return "\n".join([
       "# Robustness to corruptions (mCE) and perturbations (mFR)", "",
       f"Written by `{command}`.", "",
@@ -149,11 +152,9 @@ def markdown(rows: dict, baseline: str, seeds: list, weights: str, seed: int,
       *_table(rows, main, ["clean error %", "mCE", "mean corruption error %", "mFR",
                            "mean flip probability %"]), "",
       "CE per corruption (% of the baseline's summed error):", "",
-      *_table(rows, [f"CE {name}" for name in corruptions.CORRUPTIONS],
-              list(corruptions.CORRUPTIONS)), "",
+      *_table(rows, [f"CE {name}" for name in corrupted], corrupted), "",
       "FR per perturbation (% of the baseline's flip probability):", "",
-      *_table(rows, [f"FR {name}" for name in perturbations.PERTURBATIONS],
-              list(perturbations.PERTURBATIONS)), ""])
+      *_table(rows, [f"FR {name}" for name in perturbed], perturbed), ""])
 
 
 def run(argv: list[str]) -> int:
