@@ -17,8 +17,6 @@ uses WRN-28-2. The strong view is RandAugment with random magnitudes plus
 Cutout (the paper's RA variant).
 """
 
-from ml_collections import config_dict
-
 from jaxssl import presets
 
 
@@ -27,23 +25,12 @@ def get_config(arg=None):
   config.method.name = "fixmatch"
   config.method.threshold = 0.95
   config.method.unlabeled_weight = 1.0
-  # None: FixMatch's RandAugment, every op's magnitude drawn from its full range.
-  config.method.strong_magnitude = config_dict.placeholder(float)
-  config.method.cutout_fraction = 0.5
   # FixMatch + DA (ReMixMatch's distribution alignment), off in the paper's FixMatch.
   config.method.distribution_alignment = False
   config.method.alignment_momentum = 0.999
-
-  config.batch_size = 64
-  config.unlabeled_ratio = 7
-  config.total_steps = 2**20
-  config.optimizer.name = "sgd"
-  config.optimizer.learning_rate = 0.03
-  config.optimizer.momentum = 0.9
-  config.optimizer.nesterov = True
-  config.optimizer.schedule = "fixmatch_cosine"
-  config.optimizer.weight_decay = 1e-3 if config.preset == "cifar100" else 5e-4
-  config.eval_ema_decay = 0.999
+  # B, mu, the optimizer and schedule, the EMA and the strong view (RandAugment with
+  # every op's magnitude drawn from its full range, Cutout of at most half the side).
+  presets.fixmatch_protocol(config)
 
   if presets.is_digits(config):
     _digits(config)
@@ -84,8 +71,6 @@ def _digits(config):
   split 53, Cutout of at most a quarter of the side or none, threshold 0.98
   and strong magnitude 0.3 did not help (82.8, 84.7, 81.7, 85.8%).
   """
-  config.batch_size = 32
-  config.method.strong_magnitude = 0.5
+  presets.fixmatch_digits(config)
   config.method.distribution_alignment = True
   config.method.alignment_momentum = 0.99
-  presets.digits_run(config, total_steps=2000)
