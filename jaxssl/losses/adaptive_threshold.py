@@ -324,3 +324,27 @@ def loss_threshold_mask(pseudo_probs: jax.typing.ArrayLike, rho: jax.typing.Arra
   """
   loss = -jnp.log(jnp.max(upcast(pseudo_probs), axis=-1))
   return (loss <= rho).astype(jnp.float32)
+
+
+def relative_confidence_threshold(labeled_probs: jax.typing.ArrayLike,
+                                  tau: jax.typing.ArrayLike) -> jax.Array:
+  r"""AdaMatch's relative confidence threshold, from the labeled batch's confidence.
+
+  .. math::
+    c_\tau = \tau \cdot \frac{1}{B} \sum_{b=1}^{B} \max_c p_{b,c}
+
+  Berthelot et al., 2022, "AdaMatch: A Unified Approach to Semi-Supervised
+  Learning and Domain Adaptation", Sec. 3.4 (\tau = 0.9): the threshold
+  scales with how confident the model is on the labeled (source) weak
+  views p_b, so it stays reachable while the model is unsure and tightens as
+  it fits the labels. Pseudo-labels with max q >= c_tau are kept
+  (:func:`confidence_mask`).
+
+  Args:
+    labeled_probs: Predictions on the labeled weak views, shape ``[B, C]``.
+    tau: \tau in [0, 1].
+
+  Returns:
+    c_\tau, a float32 scalar.
+  """
+  return tau * jnp.mean(jnp.max(upcast(labeled_probs), axis=-1))

@@ -64,3 +64,36 @@ def softmax_cross_entropy_with_integer_labels(
       logits, jnp.asarray(labels)[..., None].astype(jnp.int32), axis=-1)[..., 0]
   loss = jax.nn.logsumexp(logits, axis=-1) - label_logits
   return apply_where(loss, where)
+
+
+def tsa_mask(
+    logits: jax.typing.ArrayLike,
+    labels: jax.typing.ArrayLike,
+    eta: jax.typing.ArrayLike,
+) -> jax.Array:
+  r"""Training-signal annealing: 1(p(y^* | x) <= \eta_t) for each labeled example, as float32.
+
+  .. math::
+    \ell_s = \frac{1}{Z} \sum_{(x, y^*) \in B}
+             \mathbb{1}\big(p_\theta(y^* \mid x) \le \eta_t\big)\, H(y^*, p_\theta(y \mid x)),
+    \qquad Z = \max\big(1, \textstyle\sum_{B} \mathbb{1}(p_\theta(y^* \mid x) \le \eta_t)\big)
+
+  Xie et al., 2020, "Unsupervised Data Augmentation for Consistency
+  Training", Sec. 3.3: an example the model already fits with a
+  correct-class probability above \eta_t (:func:`tsa_threshold`) leaves the
+  supervised loss, so a model does not overfit a few labels before the
+  unlabeled signal arrives. The caller weighs the cross-entropy with the mask
+  and divides by Z, as the authors' code does.
+
+  Args:
+    logits: Logits of the labeled examples, shape ``[B, C]``.
+    labels: Integer labels y^*, shape ``[B]``.
+    eta: \eta_t.
+
+  Returns:
+    Mask with values in {0, 1}, shape ``[B]``, float32.
+  """
+  probs = jax.nn.softmax(jax.lax.stop_gradient(upcast(logits)), axis=-1)
+  correct = jnp.take_along_axis(
+      probs, jnp.asarray(labels)[..., None].astype(jnp.int32), axis=-1)[..., 0]
+  return (correct <= eta).astype(jnp.float32)

@@ -1,9 +1,11 @@
-"""MixUp: convex combinations of inputs and of their target distributions."""
+"""MixUp and other convex combinations: of inputs, of their targets, of logits."""
 
 from typing import Sequence
 
 import jax
 import jax.numpy as jnp
+
+from jaxssl.losses._numerics import upcast
 
 
 def sample_mixup_lambda(
@@ -107,3 +109,36 @@ def mixup_shuffled(
   lam = sample_mixup_lambda(lambda_key, alpha, shape=(jnp.shape(x)[0],), mixmatch=mixmatch)
   x, p = jnp.asarray(x), jnp.asarray(p)
   return mixup(x, p, x[order], p[order], lam)
+
+
+def random_logit_interpolation(
+    key: jax.Array,
+    joint_logits: jax.typing.ArrayLike,
+    separate_logits: jax.typing.ArrayLike,
+) -> jax.Array:
+  r"""AdaMatch's random logit interpolation of the labeled logits.
+
+  .. math::
+    Z_{\mathrm{source}} = \lambda \cdot Z'_{\mathrm{source}}
+                        + (1 - \lambda) \cdot Z''_{\mathrm{source}},
+    \qquad \lambda \sim U(0, 1)^{B \times C}
+
+  Berthelot et al., 2022, "AdaMatch: A Unified Approach to Semi-Supervised
+  Learning and Domain Adaptation", Sec. 3.2: Z' are the labeled logits from a
+  training-mode pass over labeled and unlabeled images together (batch norm
+  with their joint statistics), Z'' those from a pass over the labeled images
+  alone. Training on a random point between them, one lambda per logit, asks
+  the network to classify the labeled images well under either set of batch
+  statistics. Gradients flow into both.
+
+  Args:
+    key: PRNG key for lambda.
+    joint_logits: Z', shape ``[B, C]``.
+    separate_logits: Z'', shape ``[B, C]``.
+
+  Returns:
+    Z, shape ``[B, C]``, float32 (or wider).
+  """
+  joint, separate = upcast(joint_logits), upcast(separate_logits)
+  lam = jax.random.uniform(key, joint.shape, dtype=joint.dtype)
+  return lam * joint + (1.0 - lam) * separate

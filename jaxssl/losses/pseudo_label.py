@@ -4,7 +4,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.losses._numerics import upcast
-from jaxssl.losses.classification import softmax_cross_entropy_with_integer_labels
+from jaxssl.losses.classification import (softmax_cross_entropy,
+                                          softmax_cross_entropy_with_integer_labels)
 
 
 def sharpen(p: jax.typing.ArrayLike, temperature: jax.typing.ArrayLike) -> jax.Array:
@@ -201,3 +202,78 @@ def pseudo_label_loss(logits: jax.typing.ArrayLike, tau: jax.typing.ArrayLike = 
   """
   q = jax.nn.softmax(jax.lax.stop_gradient(upcast(logits)), axis=-1)
   return confident_pseudo_label_loss(q, logits, tau)
+
+
+def uda_unlabeled_loss(
+    weak_logits: jax.typing.ArrayLike,
+    strong_logits: jax.typing.ArrayLike,
+    temperature: jax.typing.ArrayLike,
+    tau: jax.typing.ArrayLike,
+) -> jax.Array:
+  r"""UDA's consistency loss with sharpened, confidence-masked targets, per example.
+
+  .. math::
+    \ell_u^{(b)} = \mathbb{1}\big(\max_c q_{b,c} \ge \beta\big)\,
+                   H\big(q^{\mathrm{sharp}}_b, p_\theta(y \mid \hat u_b)\big),
+    \qquad q_b = \mathrm{softmax}(z_b), \;
+    q^{\mathrm{sharp}}_b = \mathrm{softmax}(z_b / T)
+
+  Xie et al., 2020, "Unsupervised Data Augmentation for Consistency
+  Training", Sec. 3.2 (confidence-based masking and sharpening of the
+  prediction on the original example; T = 0.4, beta = 0.8 on CIFAR-10).
+  z_b are the logits of the weak view (no gradient), \hat u_b the strongly
+  augmented view. The cross-entropy differs from the paper's KL divergence
+  by the entropy of the fixed target, so the gradients are the same. Taking
+  the mean over all unlabeled examples, masked ones included, gives the
+  paper's ``1/|B| sum_b``.
+
+  Args:
+    weak_logits: Logits on the weak views, shape ``[N, C]``.
+    strong_logits: Logits on the strong views, shape ``[N, C]``.
+    temperature: T > 0.
+    tau: Confidence threshold beta on the unsharpened prediction.
+
+  Returns:
+    Per-example masked cross-entropy, shape ``[N]``, float32.
+  """
+  q = jax.nn.softmax(jax.lax.stop_gradient(upcast(weak_logits)), axis=-1)
+  return softmax_cross_entropy(strong_logits, sharpen(q, temperature),
+                               where=confidence_mask(q, tau))
+
+
+def debiased_pseudo_label_loss(
+    unlabeled_weak_logits: jax.typing.ArrayLike,
+    unlabeled_strong_logits: jax.typing.ArrayLike,
+    labeled_weak_logits: jax.typing.ArrayLike,
+    labeled_strong_logits: jax.typing.ArrayLike,
+    tau: jax.typing.ArrayLike,
+) -> jax.Array:
+  r"""DeFixMatch's debiased unlabeled loss (a scalar for the batch).
+
+  .. math::
+    \hat\ell_u = \frac{1}{\mu B} \sum_{b=1}^{\mu B} \ell_u(u_b)
+               - \frac{1}{B} \sum_{b=1}^{B} \ell_u(x_b), \qquad
+    \ell_u(v) = \mathbb{1}(\max q_v \ge \tau)\, H(\arg\max q_v, p_\theta(y \mid \mathcal{A}(v)))
+
+  Schmutz et al., 2023, "Don't fear the unlabelled: safe semi-supervised
+  learning via debiasing", Sec. 3 and 5: the labeled images, treated as
+  unlabeled (FixMatch's loss of :func:`fixmatch_unlabeled_loss`, their
+  strong view trained toward their own weak view's confident pseudo-label),
+  estimate the bias of the pseudo-label term, which is subtracted. The two
+  means are unbiased estimates of the same expectation when the labeled and
+  unlabeled images come from one distribution, so the debiased risk stays an
+  unbiased estimate of the supervised one. The result may be negative.
+
+  Args:
+    unlabeled_weak_logits: Logits on alpha(u_b), shape ``[mu B, C]``.
+    unlabeled_strong_logits: Logits on A(u_b), shape ``[mu B, C]``.
+    labeled_weak_logits: Logits on alpha(x_b), shape ``[B, C]``.
+    labeled_strong_logits: Logits on A(x_b), shape ``[B, C]``.
+    tau: Confidence threshold (0.95).
+
+  Returns:
+    \hat\ell_u, a float32 scalar.
+  """
+  unlabeled = fixmatch_unlabeled_loss(unlabeled_weak_logits, unlabeled_strong_logits, tau)
+  labeled = fixmatch_unlabeled_loss(labeled_weak_logits, labeled_strong_logits, tau)
+  return unlabeled.mean() - labeled.mean()
