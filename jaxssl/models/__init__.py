@@ -17,6 +17,7 @@ batch, so every device normalises with the same statistics, as on one device.
 from jaxssl.models.build import (DTYPES, adapt_variables, build_model, check_image_size,
                                  compute_dtype, with_image_size)
 from jaxssl.models.cnn13 import CNN13
+from jaxssl.models.gan_discriminator import GANDiscriminator
 from jaxssl.models.posemb import adapt_vit_params, resize_position_embeddings
 from jaxssl.models.registry import (MODEL_NAMES, count_params, create_model, init_variables,
                                     make_apply_fn)
@@ -26,7 +27,8 @@ from jaxssl.models.vit import VIT_SIZES, ViT
 from jaxssl.models.wide_resnet import WideResNet
 
 __all__ = [
-    "CNN13", "DTYPES", "MODEL_NAMES", "ResNet", "SmallCNN", "VIT_SIZES", "ViT", "WideResNet",
+    "CNN13", "DTYPES", "GANDiscriminator", "MODEL_NAMES", "ResNet", "SmallCNN", "VIT_SIZES",
+    "ViT", "WideResNet",
     "adapt_variables", "adapt_vit_params", "build_model", "check_image_size", "compute_dtype",
     "count_params", "create_model", "init_variables", "make_apply_fn",
     "resize_position_embeddings", "with_image_size",

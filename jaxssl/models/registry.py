@@ -12,6 +12,7 @@ import numpy as np
 
 from jaxssl.errors import ConfigError
 from jaxssl.models.cnn13 import CNN13
+from jaxssl.models.gan_discriminator import GANDiscriminator
 from jaxssl.models.resnet import ResNet
 from jaxssl.models.small_cnn import SmallCNN
 from jaxssl.models.vit import ViT
@@ -32,6 +33,7 @@ _REGISTRY = {
     "resnet34": _Entry(ResNet, {"depth": 34}, residual=True),
     "resnet50": _Entry(ResNet, {"depth": 50}, residual=True),
     "vit": _Entry(ViT, {}, residual=True),
+    "gan_discriminator": _Entry(GANDiscriminator, {}, residual=False),
 }
 MODEL_NAMES = tuple(_REGISTRY)
 _COMMON_FIELDS = {"parent", "name", "num_classes", "dtype", "dropout_rate",
@@ -48,8 +50,10 @@ def create_model(name: str, num_classes: int, *, dtype=jnp.float32, dropout_rate
     "cnn13" (width, pool_dropout_rate, bn_momentum): conv-large of Laine & Aila.
     "resnet18", "resnet34", "resnet50" (width, stem, bn_momentum): He et al. 2016.
     "vit" (size, patch_size, image_size, distillation_token): DeiT.
+    "gan_discriminator" (width, input_dropout, input_noise, return_features):
+      Salimans et al. 2016's weight-normalized CNN for GAN-based SSL.
 
-  "small_cnn" and "cnn13" have no residual branches, so they ignore
+  "small_cnn", "cnn13" and "gan_discriminator" have no residual branches, so they ignore
   `stochastic_depth_rate` (with a logged warning when it is not 0).
 
   Args:

@@ -17,6 +17,7 @@ TINY = {
     "resnet34": (dict(width=2), (16, 16, 3)),
     "resnet50": (dict(width=2), (16, 16, 3)),
     "vit": (dict(size="micro", patch_size=2, image_size=8), (8, 8, 1)),
+    "gan_discriminator": (dict(width=4), (8, 8, 1)),
 }
 NUM_CLASSES = 5
 
@@ -56,7 +57,7 @@ def test_forward_shapes_and_dtypes(name):
     assert logits.dtype == jnp.float32
     assert np.all(np.isfinite(logits))
   assert jax.tree.structure(new_batch_stats) == jax.tree.structure(batch_stats)
-  assert (batch_stats == {}) == (name == "vit")
+  assert (batch_stats == {}) == (name in ("vit", "gan_discriminator"))
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
@@ -84,6 +85,21 @@ def test_bf16_forward_runs_and_is_close_to_fp32():
   reference, logits = both(jax.random.uniform(key(1), (4, *image_shape)))
   assert logits.dtype == jnp.float32
   np.testing.assert_allclose(logits, reference, atol=0.1 * float(jnp.abs(reference).max()))
+
+
+def test_gan_discriminator_returns_its_pooled_features_in_training_mode():
+  model = models.create_model("gan_discriminator", NUM_CLASSES, width=3, return_features=True)
+  images = jax.random.uniform(key(1), (2, 32, 32, 3))
+  variables = models.init_variables(model, key(0), (32, 32, 3))
+  logits, features = model.apply(variables, images, train=True, rngs={"dropout": key(2)})
+  assert logits.shape == (2, NUM_CLASSES) and features.shape == (2, 6)
+  assert model.apply(variables, images, train=False).shape == (2, NUM_CLASSES)
+  # CIFAR-10's network (w = 96) by hand: 3x3 convolutions 3->96, 2x 96->96, 96->192,
+  # 5x 192->192 (one of them valid), 2x 1x1 192->192, dense 192->10, and a weight-norm
+  # scale per output channel.
+  convs = (27 * 96 + 96) + 2 * (864 * 96 + 96) + (864 * 192 + 192) + 3 * (1728 * 192 + 192)
+  expected = convs + 2 * (192 * 192 + 192) + (192 * 10 + 10) + (3 * 96 + 6 * 192 + 10)
+  assert param_count("gan_discriminator", 10, (32, 32, 3)) == expected == 1_408_244
 
 
 def test_resnet_stem_follows_image_size():
