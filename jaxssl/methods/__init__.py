@@ -19,12 +19,14 @@ METHOD_NAMES = (
     "pseudo_label",
     "mixmatch",
     "fixmatch",
+    "uda",
     "flexmatch",
     "freematch",
     "softmatch",
     "dash",
     "noisy_student",
     "deit",
+    "gan_ssl",
 )
 
 

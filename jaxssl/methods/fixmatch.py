@@ -76,30 +76,38 @@ def unlabeled_term(pseudo_probs, strong_logits, threshold):
           losses.confidence_mask(pseudo_probs, threshold))
 
 
+def views(keys, batch, flip, opts):
+  """[alpha(x_b), alpha(u_b), A(u_b)] from three keys, A built from VIEW_OPTIONS in `opts`."""
+  labeled_key, weak_key, strong_key = keys
+  unlabeled = augment.to_float(batch["unlabeled_image"])
+  return [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=flip),
+          augment.weak(weak_key, unlabeled, flip=flip),
+          strong_view(strong_key, unlabeled, flip, opts.strong_magnitude, opts.cutout_fraction)]
+
+
 def forward(params, batch, key, apply_fn, flip, opts):
   """Logits of the labeled, weak and strong views from ONE training-mode forward pass.
 
-  alpha(x_b), alpha(u_b) and A(u_b), with A built from `opts.strong_magnitude`
-  and `opts.cutout_fraction` (VIEW_OPTIONS). Returns (labeled_logits,
+  alpha(x_b), alpha(u_b) and A(u_b) (`views`). Returns (labeled_logits,
   weak_logits, strong_logits, new_batch_stats).
   """
-  labeled_key, weak_key, strong_key, dropout_key = jax.random.split(key, 4)
-  unlabeled = augment.to_float(batch["unlabeled_image"])
-  views = [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=flip),
-           augment.weak(weak_key, unlabeled, flip=flip),
-           strong_view(strong_key, unlabeled, flip, opts.strong_magnitude, opts.cutout_fraction)]
+  *view_keys, dropout_key = jax.random.split(key, 4)
   (labeled_logits, weak_logits, strong_logits), batch_stats = common.forward_views(
-      apply_fn, params, views, dropout_key)
+      apply_fn, params, views(view_keys, batch, flip, opts), dropout_key)
   return labeled_logits, weak_logits, strong_logits, batch_stats
 
 
-def objective(labeled_logits, batch, unsupervised_loss, unlabeled_weight, pseudo_probs, mask):
+def objective(labeled_logits, batch, unsupervised_loss, unlabeled_weight, pseudo_probs, mask,
+              supervised_loss=None):
   """L = l_s + lambda_u l_u, and the metrics of FixMatch and the methods built on it.
 
   `mask` [mu B] is the pseudo-labels' mask (or their weights, for SoftMatch);
-  `pseudo_probs` are scored against the held-back labels.
+  `pseudo_probs` are scored against the held-back labels. `supervised_loss`
+  is l_s; None for the mean cross-entropy of the labeled logits (UDA anneals
+  it, DeFixMatch adds the strong labeled views).
   """
-  supervised_loss = common.labeled_cross_entropy(labeled_logits, batch["label"])
+  if supervised_loss is None:
+    supervised_loss = common.labeled_cross_entropy(labeled_logits, batch["label"])
   metrics = {
       "supervised_loss": supervised_loss,
       "unsupervised_loss": unsupervised_loss,
