@@ -26,7 +26,6 @@ METHOD_NAMES = (
     "dash",
     "noisy_student",
     "deit",
-    "gan_ssl",
 )
 
 
