@@ -24,6 +24,7 @@ METHOD_NAMES = (
     "freematch",
     "softmatch",
     "dash",
+    "adamatch",
     "noisy_student",
     "deit",
 )
