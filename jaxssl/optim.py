@@ -4,6 +4,8 @@
   eta(k) = eta_0 cos(7 pi k / (16 K)) (Sohn et al., 2020, Sec. 4).
 - Adam (Mean Teacher, VAT, MixMatch) with a constant rate.
 - AdamW with linear warm-up and cosine decay (DeiT, Touvron et al., 2021).
+- Adam held constant for 2/3 of the run, then decayed linearly to 0
+  (GAN-based SSL, Salimans et al., 2016).
 
 Weight decay applies to kernels (arrays with two or more axes) only, as in
 FixMatch's reference code: biases, normalization scales and position/token
@@ -19,7 +21,7 @@ import optax
 
 from jaxssl.errors import ConfigError
 
-SCHEDULES = ("constant", "fixmatch_cosine", "warmup_cosine")
+SCHEDULES = ("constant", "fixmatch_cosine", "warmup_cosine", "linear_tail")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
@@ -28,6 +30,17 @@ def fixmatch_cosine(base_lr: float, total_steps: int) -> optax.Schedule:
   def schedule(step):
     progress = jnp.minimum(step, total_steps) / total_steps
     return base_lr * jnp.cos(7.0 * math.pi * progress / 16.0)
+  return schedule
+
+
+def linear_tail(base_lr: float, total_steps: int) -> optax.Schedule:
+  """eta(k) = eta_0 min(3 (1 - k / K), 1): constant for 2K/3 steps, then linearly to 0.
+
+  Salimans et al.'s (2016) GAN-based SSL code (lr * min(3 - epoch / 400, 1)
+  over 1,200 epochs); its generator's rate is methods/gan_ssl.linear_tail.
+  """
+  def schedule(step):
+    return base_lr * jnp.clip(3.0 * (1.0 - step / total_steps), 0.0, 1.0)
   return schedule
 
 
@@ -46,6 +59,8 @@ def make_schedule(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.Sch
     return optax.constant_schedule(cfg.learning_rate)
   if name == "fixmatch_cosine":
     return fixmatch_cosine(cfg.learning_rate, total_steps)
+  if name == "linear_tail":
+    return linear_tail(cfg.learning_rate, total_steps)
   if name == "warmup_cosine":
     warmup = min(cfg.warmup_steps, total_steps - 1)
     return optax.warmup_cosine_decay_schedule(

@@ -27,6 +27,7 @@ METHOD_NAMES = (
     "adamatch",
     "noisy_student",
     "deit",
+    "gan_ssl",
 )
 
 
