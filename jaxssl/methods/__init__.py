@@ -25,6 +25,7 @@ METHOD_NAMES = (
     "softmatch",
     "dash",
     "adamatch",
+    "defixmatch",
     "noisy_student",
     "deit",
     "gan_ssl",
