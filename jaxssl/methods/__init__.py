@@ -26,6 +26,7 @@ METHOD_NAMES = (
     "dash",
     "adamatch",
     "defixmatch",
+    "defixmatch",
     "noisy_student",
     "deit",
     "gan_ssl",
