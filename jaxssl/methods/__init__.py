@@ -26,7 +26,6 @@ METHOD_NAMES = (
     "dash",
     "adamatch",
     "defixmatch",
-    "defixmatch",
     "noisy_student",
     "deit",
     "gan_ssl",
