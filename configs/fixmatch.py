@@ -25,6 +25,8 @@ def get_config(arg=None):
   config.method.name = "fixmatch"
   config.method.threshold = 0.95
   config.method.unlabeled_weight = 1.0
+  # The paper's RA variant; "ctaugment" is its CTA variant (CTAugment's learned bins, Cutout).
+  config.method.strong_augment = "randaugment"
   # FixMatch + DA (ReMixMatch's distribution alignment), off in the paper's FixMatch.
   config.method.distribution_alignment = False
   config.method.alignment_momentum = 0.999

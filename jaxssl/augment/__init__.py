@@ -15,6 +15,7 @@ Conventions:
 - This package imports jax and dm_pix only, nothing else from jaxssl.
 """
 
+from jaxssl.augment import ctaugment
 from jaxssl.augment.colour import (autocontrast, brightness, color, contrast, equalize,
                                    posterize, sharpness, solarize)
 from jaxssl.augment.geometric import (rotate, shear_x, shear_y, translate_x, translate_y,
@@ -34,6 +35,7 @@ __all__ = [
     "brightness",
     "color",
     "contrast",
+    "ctaugment",
     "cutmix_batch",
     "cutout",
     "equalize",

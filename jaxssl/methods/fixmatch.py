@@ -26,14 +26,18 @@ Options:
   threshold and the argmax (ReMixMatch's distribution alignment, Berthelot et
   al., 2020, with a uniform target), p~(y) an exponential average of q with
   alignment_momentum, kept in the method state. The "FixMatch + DA" of
-  later work (e.g. the reference curves of ShrinkMatch and USB).
+  later work (e.g. the reference curves of ShrinkMatch and USB);
+- strong_augment: "randaugment" (the above) or "ctaugment": the strong view's
+  2 ops from CTAugment's learned bins (Berthelot et al., 2020; `methods.cta`),
+  after the weak flip-and-shift and before Cutout, its weights in the method
+  state ("ctaugment") and updated every step from probes of the labeled batch.
 """
 
 import jax
 import jax.numpy as jnp
 
 from jaxssl import augment, losses
-from jaxssl.methods import base, common, options
+from jaxssl.methods import base, common, cta, options
 
 # The strong view's options, shared by the methods built on FixMatch's views (`forward`).
 VIEW_OPTIONS = {
@@ -45,6 +49,7 @@ OPTIONS = {
     "threshold": options.Number(0.0, 1.0),
     "unlabeled_weight": options.Number(low=0.0),
     **VIEW_OPTIONS,
+    "strong_augment": options.Choice(cta.STRONG_AUGMENTS),
     "distribution_alignment": options.Flag(),
     "alignment_momentum": options.Number(0.0, 1.0, high_open=True),
 }
@@ -76,24 +81,32 @@ def unlabeled_term(pseudo_probs, strong_logits, threshold):
           losses.confidence_mask(pseudo_probs, threshold))
 
 
-def views(keys, batch, flip, opts):
-  """[alpha(x_b), alpha(u_b), A(u_b)] from three keys, A built from VIEW_OPTIONS in `opts`."""
+def views(keys, batch, flip, opts, strong=None):
+  """[alpha(x_b), alpha(u_b), A(u_b)] from three keys.
+
+  A is `strong(key, images)` if given (CTAugment's, `cta.strong_view`), else
+  built from VIEW_OPTIONS in `opts`.
+  """
   labeled_key, weak_key, strong_key = keys
   unlabeled = augment.to_float(batch["unlabeled_image"])
+  if strong is None:
+    strong_images = strong_view(strong_key, unlabeled, flip, opts.strong_magnitude,
+                                opts.cutout_fraction)
+  else:
+    strong_images = strong(strong_key, unlabeled)
   return [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=flip),
-          augment.weak(weak_key, unlabeled, flip=flip),
-          strong_view(strong_key, unlabeled, flip, opts.strong_magnitude, opts.cutout_fraction)]
+          augment.weak(weak_key, unlabeled, flip=flip), strong_images]
 
 
-def forward(params, batch, key, apply_fn, flip, opts):
+def forward(params, batch, key, apply_fn, flip, opts, strong=None):
   """Logits of the labeled, weak and strong views from ONE training-mode forward pass.
 
-  alpha(x_b), alpha(u_b) and A(u_b) (`views`). Returns (labeled_logits,
-  weak_logits, strong_logits, new_batch_stats).
+  alpha(x_b), alpha(u_b) and A(u_b) (`views`, `strong` as there). Returns
+  (labeled_logits, weak_logits, strong_logits, new_batch_stats).
   """
   *view_keys, dropout_key = jax.random.split(key, 4)
   (labeled_logits, weak_logits, strong_logits), batch_stats = common.forward_views(
-      apply_fn, params, views(view_keys, batch, flip, opts), dropout_key)
+      apply_fn, params, views(view_keys, batch, flip, opts, strong), dropout_key)
   return labeled_logits, weak_logits, strong_logits, batch_stats
 
 
@@ -121,16 +134,25 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
   del image_shape
   opts = options.read(method_config, OPTIONS)
 
+  use_cta = opts.strong_augment == "ctaugment"
+
   def init_extra(params, *, num_unlabeled):
     del params, num_unlabeled
-    if not opts.distribution_alignment:
-      return {}
-    return {"marginal": jnp.full((num_classes,), 1.0 / num_classes, jnp.float32)}
+    extra = {}
+    if opts.distribution_alignment:
+      extra["marginal"] = jnp.full((num_classes,), 1.0 / num_classes, jnp.float32)
+    if use_cta:
+      extra["ctaugment"] = augment.ctaugment.init_weights()
+    return extra
 
   def loss_fn(params, extra, batch, key, step, apply_fn):
     del step
+    strong = None
+    if use_cta:
+      key, probe_key = jax.random.split(key)
+      strong = cta.strong_view(extra["ctaugment"], flip, opts.cutout_fraction)
     labeled_logits, weak_logits, strong_logits, batch_stats = forward(
-        params, batch, key, apply_fn, flip, opts)
+        params, batch, key, apply_fn, flip, opts, strong)
     weak_probs = jax.nn.softmax(jax.lax.stop_gradient(weak_logits))
     pseudo_probs = weak_probs
     if opts.distribution_alignment:
@@ -138,14 +160,21 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
     per_example, mask = unlabeled_term(pseudo_probs, strong_logits, opts.threshold)
     loss, metrics = objective(labeled_logits, batch, per_example.mean(), opts.unlabeled_weight,
                               pseudo_probs, mask)
-    return loss, {"batch_stats": batch_stats, "metrics": metrics, "weak_probs": weak_probs}
+    aux = {"batch_stats": batch_stats, "metrics": metrics, "weak_probs": weak_probs}
+    if use_cta:
+      aux["probes"] = cta.probe(params, batch, probe_key, apply_fn, flip)
+      metrics["probe_match"] = aux["probes"]["match"].mean()
+    return loss, aux
 
   def update_extra(extra, params, step, aux):
-    """p~(y) <- m p~(y) + (1 - m) mean_b q_b, when aligning distributions."""
+    """p~(y) <- m p~(y) + (1 - m) mean_b q_b when aligning; CTAugment's weights from the probes."""
     del params, step
-    if not opts.distribution_alignment:
-      return extra
-    return {"marginal": losses.update_marginal(extra["marginal"], aux["weak_probs"],
-                                               opts.alignment_momentum)}
+    extra = dict(extra)
+    if opts.distribution_alignment:
+      extra["marginal"] = losses.update_marginal(extra["marginal"], aux["weak_probs"],
+                                                 opts.alignment_momentum)
+    if use_cta:
+      extra["ctaugment"] = cta.update(extra["ctaugment"], aux["probes"])
+    return extra
 
   return base.Method(loss_fn=loss_fn, init_extra=init_extra, update_extra=update_extra)

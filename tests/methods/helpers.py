@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxssl import train
+from jaxssl import models, train
 from jaxssl.checkpointing import Checkpointer
 from jaxssl.methods import make_method
 
@@ -81,3 +81,26 @@ def assert_same_state(state, resumed):
   assert int(state.step) == int(resumed.step)
   jax.tree.map(np.testing.assert_array_equal, state.extra, resumed.extra)
   jax.tree.map(np.testing.assert_array_equal, state.params, resumed.params)
+
+
+def abstract_digits_inputs(config):
+  """(params, batch, apply_fn) of `config`'s model on 8x8 digits for `jax.eval_shape` only.
+
+  The parameters are shapes (`jax.ShapeDtypeStruct`), so nothing is compiled:
+  a quick check of a loss's passes and outputs. `apply_fn(params, x, train, rng)`
+  has batch statistics of zeros closed over.
+  """
+  model, apply = models.build_model(config, config.data.num_classes, [0.5], [0.25])
+  variables = jax.eval_shape(lambda: models.init_variables(model, jax.random.key(0), (8, 8, 1)))
+  batch_stats = jax.tree.map(lambda leaf: np.zeros(leaf.shape, leaf.dtype),
+                             variables["batch_stats"])
+  unlabeled = config.unlabeled_ratio * config.batch_size
+  batch = {"image": jnp.zeros((config.batch_size, 8, 8, 1), jnp.uint8),
+           "label": jnp.zeros(config.batch_size, jnp.int32),
+           "unlabeled_image": jnp.zeros((unlabeled, 8, 8, 1), jnp.uint8),
+           "unlabeled_index": jnp.zeros(unlabeled, jnp.int32),
+           "unlabeled_label": jnp.zeros(unlabeled, jnp.int32)}
+
+  def apply_fn(params, x, is_training, rng):
+    return apply(params, batch_stats, x, is_training, rng)
+  return variables["params"], batch, apply_fn
