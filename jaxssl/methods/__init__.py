@@ -18,6 +18,7 @@ METHOD_NAMES = (
     "vat",
     "pseudo_label",
     "mixmatch",
+    "remixmatch",
     "fixmatch",
     "uda",
     "flexmatch",

@@ -38,6 +38,30 @@ _REGISTRY = {
 MODEL_NAMES = tuple(_REGISTRY)
 _COMMON_FIELDS = {"parent", "name", "num_classes", "dtype", "dropout_rate",
                   "stochastic_depth_rate"}
+# Options of networks that already return a pair in training mode, which `extra_logits` can't join.
+_PAIR_OUTPUTS = ("distillation_token", "return_features")
+
+
+class ExtraLogits(nn.Module):
+  """A network whose final linear layer has `num_extra` more outputs than classes.
+
+  The extra columns are a second linear head on the classifier's features
+  (e.g. ReMixMatch's 4-way rotation head, Berthelot et al., 2020, Sec. 3.3):
+  a training-mode call returns `(class_logits, extra_logits)`, an eval-mode
+  call the class logits alone, so evaluation and teachers see an ordinary
+  classifier.
+  """
+
+  network: nn.Module
+  num_classes: int
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool):
+    logits = self.network(x, train)
+    if train:
+      return logits[:, :self.num_classes], logits[:, self.num_classes:]
+    return logits[:, :self.num_classes]
+
 
 
 def create_model(name: str, num_classes: int, *, dtype=jnp.float32, dropout_rate: float = 0.0,
@@ -52,6 +76,8 @@ def create_model(name: str, num_classes: int, *, dtype=jnp.float32, dropout_rate
     "vit" (size, patch_size, image_size, distillation_token): DeiT.
     "gan_discriminator" (width, input_dropout, input_noise, return_features):
       Salimans et al. 2016's weight-normalized CNN for GAN-based SSL.
+  Every network also takes `extra_logits` (default 0): that many more outputs
+  of its final linear layer, returned apart in training mode (`ExtraLogits`).
 
   "small_cnn", "cnn13" and "gan_discriminator" have no residual branches, so they ignore
   `stochastic_depth_rate` (with a logged warning when it is not 0).
@@ -72,18 +98,26 @@ def create_model(name: str, num_classes: int, *, dtype=jnp.float32, dropout_rate
   if name not in _REGISTRY:
     raise ConfigError(f"Unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}.")
   entry = _REGISTRY[name]
+  extra_logits = kwargs.pop("extra_logits", 0)
+  if isinstance(extra_logits, bool) or not isinstance(extra_logits, int) or extra_logits < 0:
+    raise ConfigError(f"config.model.kwargs.extra_logits={extra_logits!r}; use a whole number "
+                      ">= 0.")
+  if extra_logits and any(kwargs.get(option) for option in _PAIR_OUTPUTS):
+    raise ConfigError(f"Model {name!r} with {[o for o in _PAIR_OUTPUTS if kwargs.get(o)]} "
+                      "already returns a pair in training mode; it can't take extra_logits.")
   accepted = {f.name for f in dataclasses.fields(entry.module)} - _COMMON_FIELDS - set(entry.fixed)
   unknown = set(kwargs) - accepted
   if unknown:
     raise ConfigError(f"Model {name!r} does not take {sorted(unknown)}; it takes "
-                      f"{sorted(accepted)} (set in config.model.kwargs).")
-  common = dict(num_classes=num_classes, dtype=dtype, dropout_rate=dropout_rate)
+                      f"{sorted(accepted | {'extra_logits'})} (set in config.model.kwargs).")
+  common = dict(num_classes=num_classes + extra_logits, dtype=dtype, dropout_rate=dropout_rate)
   if entry.residual:
     common["stochastic_depth_rate"] = stochastic_depth_rate
   elif stochastic_depth_rate:
     logging.warning("Model %r has no residual branches; ignoring stochastic_depth_rate=%s.",
                     name, stochastic_depth_rate)
-  return entry.module(**common, **entry.fixed, **kwargs)
+  network = entry.module(**common, **entry.fixed, **kwargs)
+  return ExtraLogits(network, num_classes) if extra_logits else network
 
 
 def init_variables(model: nn.Module, key: jax.Array, image_shape) -> dict[str, Any]:
