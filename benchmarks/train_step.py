@@ -47,18 +47,27 @@ def peak_memory_mb() -> float:
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(config, steps: int, warmup: int) -> dict:
-  """Compile seconds, steps/s and images/s of `config`'s train step (its first stage's)."""
+def compiled_step(config):
+  """`config`'s first stage built as launch.py builds it, and its compiled train step.
+
+  Returns (exp, state, step, compile_seconds); `step(state, shared, per_step,
+  frozen)` as `train.make_step` makes it.
+  """
   mesh = sharding.make_mesh(config.num_devices or None)
   stage = stages.plan(config, stages.load_native(config), mesh)[0]
   exp = train.build(stage.config, stage.prepare("unused: a first stage reads no workdir"))
   key = jax.random.key(0)
   state = train.init_state(exp, key)
-  dispatch = stage.config.steps_per_dispatch
-  shared, per_step = exp.source.next_inputs(dispatch)
+  shared, per_step = exp.source.next_inputs(stage.config.steps_per_dispatch)
   start = time.perf_counter()
   step = train.make_step(exp, key).lower(state, shared, per_step, exp.inputs.frozen).compile()
-  compile_seconds = time.perf_counter() - start
+  return exp, state, step, time.perf_counter() - start
+
+
+def measure(config, steps: int, warmup: int) -> dict:
+  """Compile seconds, steps/s and images/s of `config`'s train step (its first stage's)."""
+  exp, state, step, compile_seconds = compiled_step(config)
+  dispatch = exp.config.steps_per_dispatch
 
   def run(num_steps):
     nonlocal state
@@ -72,6 +81,7 @@ def measure(config, steps: int, warmup: int) -> dict:
   run(steps)
   seconds = time.perf_counter() - start
   done = max(1, steps // dispatch) * dispatch
+  shared, per_step = exp.source.next_inputs(dispatch)
   batch = exp.source.batch(shared, None if per_step is None else jax.tree.map(
       lambda x: x[0], per_step), jax.random.key(1))
   images = batch["image"].shape[0] + batch["unlabeled_image"].shape[0]

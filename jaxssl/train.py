@@ -234,9 +234,11 @@ def make_step(exp: Experiment, key: jax.Array):
     return config.eval_ema_decay
 
   def one_step(state: TrainState, shared, per_step, frozen):
+    # The named scopes label the compiled ops for benchmarks/profile_step.py.
     data_key, loss_key = jax.random.split(jax.random.fold_in(key, state.step))
-    batch = jax.lax.with_sharding_constraint(source.batch(shared, per_step, data_key),
-                                             batch_sharding)
+    with jax.named_scope("batch"):
+      batch = jax.lax.with_sharding_constraint(source.batch(shared, per_step, data_key),
+                                               batch_sharding)
 
     def apply_fn(params, x, train, rng):
       return exp.apply_fn(params, state.batch_stats, x, train, rng)
@@ -244,12 +246,16 @@ def make_step(exp: Experiment, key: jax.Array):
     grad_fn = jax.value_and_grad(method.loss_fn, has_aux=True)
     (loss, aux), grads = grad_fn(state.params, state.extra, {**batch, **frozen}, loss_key,
                                  state.step, apply_fn)
-    updates, opt_state = exp.optimizer.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    extra = method.update_extra(state.extra, params, state.step, aux)
+    with jax.named_scope("optimizer"):
+      updates, opt_state = exp.optimizer.update(grads, state.opt_state, state.params)
+      params = optax.apply_updates(state.params, updates)
+    with jax.named_scope("method_state"):
+      extra = method.update_extra(state.extra, params, state.step, aux)
     eval_ema = {}
     if config.eval_ema_decay:
-      eval_ema = losses.update_teacher(state.eval_ema, params, eval_ema_decay(state.step))[1]
+      with jax.named_scope("eval_ema"):
+        eval_ema = losses.update_teacher(state.eval_ema, params,
+                                         eval_ema_decay(state.step))[1]
     metrics = {"loss": loss, "param_norm": optax.global_norm(params), **aux["metrics"]}
     return TrainState(step=state.step + 1, params=params, batch_stats=aux["batch_stats"],
                       opt_state=opt_state, extra=extra, eval_ema=eval_ema), metrics

@@ -24,6 +24,7 @@ def box_mask(height, width, top, left, box_height, box_width):
           & (cols >= per_image(left)) & (cols < per_image(left) + per_image(box_width)))
 
 
+@jax.named_scope("augment")  # labels the ops in profiles
 def cutout(key, images, max_size_fraction=0.5, fill=DEFAULT_FILL):
   """Cutout (DeVries & Taylor, 2017) as in FixMatch (Sohn et al., 2020, Table 12).
 
@@ -40,6 +41,7 @@ def cutout(key, images, max_size_fraction=0.5, fill=DEFAULT_FILL):
   return jnp.where(mask, jnp.asarray(fill, images.dtype), images)
 
 
+@jax.named_scope("augment")  # labels the ops in profiles
 def random_erasing(key, images, probability=0.25, area_range=(0.02, 1 / 3),
                    aspect_range=(0.3, 3.3)):
   """Random erasing (Zhong et al., 2020) with random values (their RE-R).

@@ -152,6 +152,7 @@ def apply_ops(images, indices, parameters, policy=None, fill=geometric.DEFAULT_F
                                like_batch(parameters, images))
 
 
+@jax.named_scope("augment")  # labels the ops in profiles
 def randaugment(key, images, num_ops=2, magnitude=None, policy=None):
   """RandAugment on float images [N, H, W, C] in [0, 1].
 

@@ -27,6 +27,7 @@ def _shift(images, corners, max_rows, max_cols):
   return jax.vmap(crop)(padded, like_batch(corners, images))
 
 
+@jax.named_scope("augment")  # labels the ops in profiles
 def weak(key, images, flip=True, max_shift_fraction=0.125):
   """FixMatch's weak augmentation (Sohn et al., 2020, Sec. 2.3) of [N, H, W, C].
 
@@ -52,6 +53,7 @@ def weak(key, images, flip=True, max_shift_fraction=0.125):
   return _shift(images, corners, max_rows, max_cols)
 
 
+@jax.named_scope("augment")  # labels the ops in profiles
 def strong(key, images, flip=True):
   """FixMatch's strong augmentation of [N, H, W, C] (Sohn et al., 2020, Sec. 2.3, Table 12).
 
@@ -64,6 +66,7 @@ def strong(key, images, flip=True):
   return cutout(cutout_key, images)
 
 
+@jax.named_scope("augment")  # labels the ops in profiles
 def gaussian_noise(key, images, stddev=0.15):
   """Additive N(0, stddev^2) noise on [0, 1] images, clipped back to [0, 1].
 
