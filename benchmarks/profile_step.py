@@ -148,19 +148,10 @@ def summarize(times: collections.Counter, hlo_text: str, steps: int) -> tuple[li
 def trace_steps(config, steps: int, warmup: int, trace_dir: str):
   """Runs and traces `steps` steps; returns (perfetto trace, HLO text, wall ms per step)."""
   exp, state, step, _ = train_step.compiled_step(config)
-  dispatch = exp.config.steps_per_dispatch
-
-  def run(num_steps):
-    nonlocal state
-    for _ in range(max(1, num_steps // dispatch)):
-      shared, per_step = exp.source.next_inputs(dispatch)
-      state, metrics = step(state, shared, per_step, exp.inputs.frozen)
-    jax.block_until_ready(metrics)
-
-  run(warmup)
+  state = train_step.run_steps(exp, state, step, warmup)
   with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
     start = time.perf_counter()
-    run(steps)
+    train_step.run_steps(exp, state, step, steps)
     wall = time.perf_counter() - start
   files = sorted(glob.glob(f"{trace_dir}/**/perfetto_trace.json.gz", recursive=True))
   with gzip.open(files[-1]) as f:

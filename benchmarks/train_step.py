@@ -64,21 +64,23 @@ def compiled_step(config):
   return exp, state, step, time.perf_counter() - start
 
 
+def run_steps(exp, state, step, num_steps: int):
+  """Runs `num_steps` steps (whole dispatches, at least one) and waits for them; the new state."""
+  dispatch = exp.config.steps_per_dispatch
+  for _ in range(max(1, num_steps // dispatch)):
+    shared, per_step = exp.source.next_inputs(dispatch)
+    state, metrics = step(state, shared, per_step, exp.inputs.frozen)
+  jax.block_until_ready(metrics)
+  return state
+
+
 def measure(config, steps: int, warmup: int) -> dict:
   """Compile seconds, steps/s and images/s of `config`'s train step (its first stage's)."""
   exp, state, step, compile_seconds = compiled_step(config)
   dispatch = exp.config.steps_per_dispatch
-
-  def run(num_steps):
-    nonlocal state
-    for _ in range(max(1, num_steps // dispatch)):
-      shared, per_step = exp.source.next_inputs(dispatch)
-      state, metrics = step(state, shared, per_step, exp.inputs.frozen)
-    jax.block_until_ready(metrics)
-
-  run(warmup)
+  state = run_steps(exp, state, step, warmup)
   start = time.perf_counter()
-  run(steps)
+  run_steps(exp, state, step, steps)
   seconds = time.perf_counter() - start
   done = max(1, steps // dispatch) * dispatch
   shared, per_step = exp.source.next_inputs(dispatch)
