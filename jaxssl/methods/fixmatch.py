@@ -49,7 +49,8 @@ OPTIONS = {
     "threshold": options.Number(0.0, 1.0),
     "unlabeled_weight": options.Number(low=0.0),
     **VIEW_OPTIONS,
-    "strong_augment": options.Choice(cta.STRONG_AUGMENTS),
+    # A default, so the config.json of a run from before CTAugment still loads.
+    "strong_augment": options.Choice(cta.STRONG_AUGMENTS, default="randaugment"),
     "distribution_alignment": options.Flag(),
     "alignment_momentum": options.Number(0.0, 1.0, high_open=True),
 }
