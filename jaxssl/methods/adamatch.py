@@ -36,7 +36,6 @@ none), logit_interpolation, alignment_momentum (m), and fixmatch.VIEW_OPTIONS.
 """
 
 import jax
-import jax.numpy as jnp
 
 from jaxssl import losses
 from jaxssl.methods import base, common, fixmatch, options
@@ -70,7 +69,7 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
 
   def init_extra(params, *, num_unlabeled):
     del params, num_unlabeled
-    uniform = jnp.full((num_classes,), 1.0 / num_classes, jnp.float32)
+    uniform = common.uniform_marginal(num_classes)
     return {"labeled_marginal": uniform, "unlabeled_marginal": uniform}
 
   def labeled_logits_and_views(params, batch, key, apply_fn):

@@ -24,6 +24,11 @@ def forward_views(apply_fn, params, views: Sequence[jax.Array], rng: jax.Array):
   return jnp.split(logits, list(itertools.accumulate(sizes[:-1]))), batch_stats
 
 
+def uniform_marginal(num_classes: int) -> jax.Array:
+  """1/K for each of the K classes: where the methods' running class marginals start."""
+  return jnp.full((num_classes,), 1.0 / num_classes, jnp.float32)
+
+
 def labeled_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
   """(1/B) sum_b H(y_b, p(y | x_b)): the supervised term of every method."""
   return losses.softmax_cross_entropy_with_integer_labels(logits, labels).mean()

@@ -141,7 +141,7 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
     del params, num_unlabeled
     extra = {}
     if opts.distribution_alignment:
-      extra["marginal"] = jnp.full((num_classes,), 1.0 / num_classes, jnp.float32)
+      extra["marginal"] = common.uniform_marginal(num_classes)
     if use_cta:
       extra["ctaugment"] = augment.ctaugment.init_weights()
     return extra

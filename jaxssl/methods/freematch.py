@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl import losses
-from jaxssl.methods import base, fixmatch, options
+from jaxssl.methods import base, common, fixmatch, options
 
 OPTIONS = {
     "unlabeled_weight": options.Number(low=0.0),
@@ -53,7 +53,7 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
 
   def init_extra(params, *, num_unlabeled):
     del params, num_unlabeled
-    uniform = jnp.full((num_classes,), 1.0 / num_classes, jnp.float32)
+    uniform = common.uniform_marginal(num_classes)
     return {"global_threshold": jnp.float32(1.0 / num_classes), "class_marginal": uniform,
             "label_histogram": uniform}
 

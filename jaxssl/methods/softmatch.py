@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl import losses
-from jaxssl.methods import base, fixmatch, options
+from jaxssl.methods import base, common, fixmatch, options
 
 OPTIONS = {
     "unlabeled_weight": options.Number(low=0.0),
@@ -66,7 +66,7 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
     extra = {"confidence_mean": jnp.float32(1.0 / num_classes),
              "confidence_variance": jnp.float32(1.0)}
     if opts.uniform_alignment:
-      extra["marginal"] = jnp.full((num_classes,), 1.0 / num_classes, jnp.float32)
+      extra["marginal"] = common.uniform_marginal(num_classes)
     return extra
 
   def loss_fn(params, extra, batch, key, step, apply_fn):
