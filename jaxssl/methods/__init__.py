@@ -27,6 +27,7 @@ METHOD_NAMES = (
     "dash",
     "adamatch",
     "defixmatch",
+    "simmatch",
     "noisy_student",
     "deit",
     "gan_ssl",

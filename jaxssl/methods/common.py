@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl import augment, losses
+from jaxssl.errors import ConfigError
 from jaxssl.methods import options
 
 
@@ -22,6 +23,26 @@ def forward_views(apply_fn, params, views: Sequence[jax.Array], rng: jax.Array):
   logits, batch_stats = apply_fn(params, jnp.concatenate(views), True, rng)
   # Python ints: split points must be static under jit.
   return jnp.split(logits, list(itertools.accumulate(sizes[:-1]))), batch_stats
+
+
+def forward_views_and_embeddings(apply_fn, params, views: Sequence[jax.Array], rng: jax.Array,
+                                 embedding_size: int):
+  """`forward_views` for a network with a projection head; also L2-normalized embeddings.
+
+  The head is `embedding_size` extra outputs of the final linear layer
+  (`config.model.kwargs.extra_logits`, `models.ExtraLogits`), normalized to
+  the unit sphere (SimMatch, CoMatch). Returns the logits and embeddings of
+  each view and the new batch statistics.
+  """
+  sizes = [v.shape[0] for v in views]
+  outputs, batch_stats = apply_fn(params, jnp.concatenate(views), True, rng)
+  if not isinstance(outputs, tuple) or outputs[1].shape[-1] != embedding_size:
+    raise ConfigError(f"the projection head needs config.model.kwargs.extra_logits="
+                      f"{embedding_size} (the method's embedding_size).")
+  logits, embeddings = outputs
+  splits = list(itertools.accumulate(sizes[:-1]))
+  return (jnp.split(logits, splits), jnp.split(losses.l2_normalize(embeddings), splits),
+          batch_stats)
 
 
 def uniform_marginal(num_classes: int) -> jax.Array:
