@@ -28,6 +28,7 @@ METHOD_NAMES = (
     "adamatch",
     "defixmatch",
     "simmatch",
+    "comatch",
     "noisy_student",
     "deit",
     "gan_ssl",
