@@ -52,6 +52,13 @@ def probe(params, batch, key, apply_fn, flip):
           "match": ctaugment.match(jax.nn.softmax(logits), batch["label"])}
 
 
+def add_probes(aux, params, batch, key, apply_fn, flip):
+  """`aux` with the step's probes (for `update`) and their mean match as a metric."""
+  probes = probe(params, batch, key, apply_fn, flip)
+  metrics = {**aux["metrics"], "probe_match": probes["match"].mean()}
+  return {**aux, "probes": probes, "metrics": metrics}
+
+
 def update(weights, probes):
   """The weights after the step's probes (`ctaugment.update_weights`)."""
   return ctaugment.update_weights(weights, probes["ops"], probes["bins"], probes["match"])

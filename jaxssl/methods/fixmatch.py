@@ -163,8 +163,7 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
                               pseudo_probs, mask)
     aux = {"batch_stats": batch_stats, "metrics": metrics, "weak_probs": weak_probs}
     if use_cta:
-      aux["probes"] = cta.probe(params, batch, probe_key, apply_fn, flip)
-      metrics["probe_match"] = aux["probes"]["match"].mean()
+      aux = cta.add_probes(aux, params, batch, probe_key, apply_fn, flip)
     return loss, aux
 
   def update_extra(extra, params, step, aux):

@@ -175,8 +175,7 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
     aux = {"batch_stats": batch_stats, "metrics": metrics,
            "anchor_probs": jax.nn.softmax(jax.lax.stop_gradient(anchor_logits))}
     if use_cta:
-      aux["probes"] = cta.probe(params, batch, probe_key, apply_fn, flip)
-      metrics["probe_match"] = aux["probes"]["match"].mean()
+      aux = cta.add_probes(aux, params, batch, probe_key, apply_fn, flip)
     return loss, aux
 
   def update_extra(extra, params, step, aux):
