@@ -3,7 +3,7 @@
     python benchmarks/cifar10_curve.py --source=folder:/data/cifar10 --steps=20000 \
         [--labels=250] [--split_seed=0] [--dtype=bfloat16] [--eval_every=2000] \
         [--set method.distribution_alignment=True ...] [--workdir=runs/cifar10_curve] \
-        [--name=fixmatch_bf16]
+        [--name=fixmatch_bf16] [--report_only]
 
 Trains configs/fixmatch.py's CIFAR-10 preset (WRN-28-2, B = 64, mu = 7, the
 2^20-step cosine schedule: `optimizer.schedule_steps` stays 2^20 whatever
@@ -13,6 +13,8 @@ benchmarks/results/:
                              masked pseudo-labels and steps/s at every evaluation,
                              next to the reference range at that step;
   cifar10_curve_<name>.png   the same curves with the reference ranges as bands.
+`--report_only` writes the two files from the workdir's metrics as they are
+(a run stopped early reports the evaluations it reached) without training.
 The source is the CIFAR-10 JPEG copy of ../shared/data (unpacked) as
 `folder:<root>`, or `tfds:cifar10`. The run resumes from its workdir.
 
@@ -72,12 +74,14 @@ def curve_rows(records: list[dict]) -> list[dict]:
   return rows
 
 
-def write_report(rows: list[dict], config, name: str, out_dir: pathlib.Path) -> str:
+def write_report(rows: list[dict], config, name: str, out_dir: pathlib.Path,
+                 overrides: list[str]) -> str:
   lines = [
       f"FixMatch on {config.data.source}, {config.data.num_labeled} labels, split seed "
       f"{config.data.split_seed}, {config.dtype}, {config.model.name}-"
       f"{config.model.kwargs.depth}-{config.model.kwargs.width}, schedule horizon "
-      f"{config.optimizer.schedule_steps} steps. Written by benchmarks/cifar10_curve.py.",
+      f"{config.optimizer.schedule_steps} steps, overrides: {' '.join(overrides) or 'none'}. "
+      "Written by benchmarks/cifar10_curve.py.",
       "",
       "| step | EMA acc % | raw acc % | reference EMA % | mask rate | masked pseudo-label acc "
       "| steps/s |",
@@ -107,15 +111,18 @@ def main():
   parser.add_argument("--workdir", default="runs/cifar10_curve")
   parser.add_argument("--name", default="fixmatch")
   parser.add_argument("--out_dir", default=str(ROOT / "benchmarks" / "results"))
+  parser.add_argument("--report_only", action="store_true",
+                      help="write the report from the workdir's metrics without training")
   args = parser.parse_args()
   config = curve_config(args)
-  stages.run(config, args.workdir)
+  if not args.report_only:
+    stages.run(config, args.workdir)
   records = [json.loads(line) for line in
              (pathlib.Path(args.workdir) / metrics_log.METRICS_FILE).read_text().splitlines()
              if line.strip()]
   out_dir = pathlib.Path(args.out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
-  print(write_report(curve_rows(records), config, args.name, out_dir))
+  print(write_report(curve_rows(records), config, args.name, out_dir, args.set))
 
 
 if __name__ == "__main__":

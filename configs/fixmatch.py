@@ -27,6 +27,10 @@ def get_config(arg=None):
   config.method.unlabeled_weight = 1.0
   # The paper's RA variant; "ctaugment" is its CTA variant (CTAugment's learned bins, Cutout).
   config.method.strong_augment = "randaugment"
+  # Each RandAugment op applied with this probability; Cutout's side at least this fraction.
+  # 1 and 0 are the paper's Table 12; the reference code's RandAugment is 0.5 and 0.5.
+  config.method.strong_op_probability = 1.0
+  config.method.cutout_min_fraction = 0.0
   # FixMatch + DA (ReMixMatch's distribution alignment), off in the paper's FixMatch.
   config.method.distribution_alignment = False
   config.method.alignment_momentum = 0.999

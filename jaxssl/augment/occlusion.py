@@ -25,16 +25,18 @@ def box_mask(height, width, top, left, box_height, box_width):
 
 
 @jax.named_scope("augment")  # labels the ops in profiles
-def cutout(key, images, max_size_fraction=0.5, fill=DEFAULT_FILL):
+def cutout(key, images, max_size_fraction=0.5, fill=DEFAULT_FILL, min_size_fraction=0.0):
   """Cutout (DeVries & Taylor, 2017) as in FixMatch (Sohn et al., 2020, Table 12).
 
   Each image of [N, H, W, C] gets a square of side L * min(H, W) set to
-  `fill` (grey), L ~ U[0, max_size_fraction], at a uniformly random centre;
-  the square is clipped where it crosses the border.
+  `fill` (grey), L ~ U[min_size_fraction, max_size_fraction] (the paper's
+  Table 12: U[0, 0.5]; the FixMatch reference code: always 0.5), at a
+  uniformly random centre; the square is clipped where it crosses the border.
   """
   num_images, height, width, _ = images.shape
   uniforms = jax.random.uniform(key, (num_images, 3))
-  side = jnp.round(uniforms[:, 0] * max_size_fraction * min(height, width)).astype(jnp.int32)
+  fraction = min_size_fraction + uniforms[:, 0] * (max_size_fraction - min_size_fraction)
+  side = jnp.round(fraction * min(height, width)).astype(jnp.int32)
   centre_row = integers(uniforms[:, 1], 0, height)
   centre_col = integers(uniforms[:, 2], 0, width)
   mask = box_mask(height, width, centre_row - side // 2, centre_col - side // 2, side, side)

@@ -103,17 +103,24 @@ def _parameters(uniforms, ranges, magnitude):
   return jnp.where(integer, jnp.round(value), value)
 
 
-def draw_ops(key, num_images, num_ops=2, magnitude=None, policy=None):
+def draw_ops(key, num_images, num_ops=2, magnitude=None, policy=None, op_probability=1.0):
   """Draws the ops of each image: what `randaugment` applies.
 
   Returns op indices [N, num_ops] into `policy` (uniform, with replacement)
   and parameters [N, num_ops, len(policy)]: at each slot a parameter for
   every op of the policy, drawn from its `Range` (only the drawn op's is used).
+  With `op_probability` < 1 each slot is kept with that probability and
+  otherwise set to every op's identity parameter, i.e. skipped.
   """
   policy = FIXMATCH_POLICY if policy is None else policy
+  ranges = [op.range for op in policy.values()]
   uniforms = jax.random.uniform(key, (num_images, num_ops, 1 + len(policy)))
   indices = integers(uniforms[..., 0], 0, len(policy))
-  parameters = _parameters(uniforms[..., 1:], [op.range for op in policy.values()], magnitude)
+  parameters = _parameters(uniforms[..., 1:], ranges, magnitude)
+  if op_probability < 1.0:
+    keep = jax.random.uniform(jax.random.fold_in(key, 1), (num_images, num_ops, 1)) < op_probability
+    identity = jnp.array([r.identity for r in ranges], jnp.float32)
+    parameters = jnp.where(keep, parameters, identity)
   return indices, parameters
 
 
@@ -153,7 +160,7 @@ def apply_ops(images, indices, parameters, policy=None, fill=geometric.DEFAULT_F
 
 
 @jax.named_scope("augment")  # labels the ops in profiles
-def randaugment(key, images, num_ops=2, magnitude=None, policy=None):
+def randaugment(key, images, num_ops=2, magnitude=None, policy=None, op_probability=1.0):
   """RandAugment on float images [N, H, W, C] in [0, 1].
 
   Each image gets `num_ops` ops drawn uniformly (with replacement) from
@@ -162,8 +169,10 @@ def randaugment(key, images, num_ops=2, magnitude=None, policy=None):
   per op (FixMatch's RandAugment). With a fixed `magnitude` in [0, 1], a
   fraction of each range measured from the identity end (Noisy Student's
   M = 27 of 30 is 0.9), every op uses it; magnitude 0 returns the images
-  unchanged. The geometric ops are applied first, as a single warp, then the
+  unchanged. Each drawn op is applied with `op_probability` (1 in the paper's
+  Table 12 and USB; 0.5 in the FixMatch reference code's RandAugment), else
+  skipped. The geometric ops are applied first, as a single warp, then the
   colour ops; see the module docstring.
   """
-  indices, parameters = draw_ops(key, images.shape[0], num_ops, magnitude, policy)
+  indices, parameters = draw_ops(key, images.shape[0], num_ops, magnitude, policy, op_probability)
   return apply_ops(images, indices, parameters, policy)

@@ -27,6 +27,12 @@ Options:
   al., 2020, with a uniform target), p~(y) an exponential average of q with
   alignment_momentum, kept in the method state. The "FixMatch + DA" of
   later work (e.g. the reference curves of ShrinkMatch and USB);
+- strong_op_probability, cutout_min_fraction: each RandAugment op is applied
+  with strong_op_probability, and Cutout's side is drawn from
+  [cutout_min_fraction, cutout_fraction] of the image's. 1 and 0 are the
+  paper's Table 12 (and USB); 0.5 and 0.5 the FixMatch reference code's
+  RandAugment, which keeps each op with probability 0.5 and always cuts out
+  half the side;
 - strong_augment: "randaugment" (the above) or "ctaugment": the strong view's
   2 ops from CTAugment's learned bins (Berthelot et al., 2020; `methods.cta`),
   after the weak flip-and-shift and before Cutout, its weights in the method
@@ -37,6 +43,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl import augment, losses
+from jaxssl.errors import ConfigError
 from jaxssl.methods import base, common, cta, options
 
 # The strong view's options, shared by the methods built on FixMatch's views (`forward`).
@@ -51,24 +58,29 @@ OPTIONS = {
     **VIEW_OPTIONS,
     # A default, so the config.json of a run from before CTAugment still loads.
     "strong_augment": options.Choice(cta.STRONG_AUGMENTS, default="randaugment"),
+    "strong_op_probability": options.Number(0.0, 1.0, default=1.0),
+    "cutout_min_fraction": options.Number(0.0, 1.0, high_open=True, default=0.0),
     "distribution_alignment": options.Flag(),
     "alignment_momentum": options.Number(0.0, 1.0, high_open=True),
 }
 
 
-def strong_view(key, images, flip, magnitude=None, cutout_fraction=0.5):
-  """A(u): the strong augmentation, FixMatch's when `magnitude` is None.
+def strong_view(key, images, flip, magnitude=None, cutout_fraction=0.5, op_probability=1.0,
+                cutout_min_fraction=0.0):
+  """A(u): weak flip-and-shift, RandAugment, then Cutout.
 
-  With a magnitude m, the view is weak flip-and-shift, RandAugment with every
-  op at m of its range (Cubuk et al., 2020), then Cutout of at most
-  `cutout_fraction` of the side (DeVries & Taylor, 2017).
+  RandAugment (Cubuk et al., 2020) draws every op's magnitude from its range
+  when `magnitude` is None (FixMatch's, `augment.strong` with the defaults),
+  else uses m of every op's range; each op is kept with `op_probability`.
+  Cutout's side (DeVries & Taylor, 2017) is a uniform fraction in
+  [cutout_min_fraction, cutout_fraction] of the image's.
   """
-  if magnitude is None:
-    return augment.strong(key, images, flip=flip)
   weak_key, randaugment_key, cutout_key = jax.random.split(key, 3)
   images = augment.weak(weak_key, images, flip=flip)
-  images = augment.randaugment(randaugment_key, images, magnitude=magnitude)
-  return augment.cutout(cutout_key, images, max_size_fraction=cutout_fraction)
+  images = augment.randaugment(randaugment_key, images, magnitude=magnitude,
+                               op_probability=op_probability)
+  return augment.cutout(cutout_key, images, max_size_fraction=cutout_fraction,
+                        min_size_fraction=cutout_min_fraction)
 
 
 def unlabeled_term(pseudo_probs, strong_logits, threshold):
@@ -92,7 +104,8 @@ def views(keys, batch, flip, opts, strong=None):
   unlabeled = augment.to_float(batch["unlabeled_image"])
   if strong is None:
     strong_images = strong_view(strong_key, unlabeled, flip, opts.strong_magnitude,
-                                opts.cutout_fraction)
+                                opts.cutout_fraction, getattr(opts, "strong_op_probability", 1.0),
+                                getattr(opts, "cutout_min_fraction", 0.0))
   else:
     strong_images = strong(strong_key, unlabeled)
   return [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=flip),
@@ -134,6 +147,11 @@ def objective(labeled_logits, batch, unsupervised_loss, unlabeled_weight, pseudo
 def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
   del image_shape
   opts = options.read(method_config, OPTIONS)
+  if opts.cutout_min_fraction > opts.cutout_fraction:
+    raise ConfigError(
+        f"config.method.cutout_min_fraction={opts.cutout_min_fraction} is above "
+        f"cutout_fraction={opts.cutout_fraction}; Cutout's side is drawn between the two: "
+        "lower cutout_min_fraction.")
 
   use_cta = opts.strong_augment == "ctaugment"
 

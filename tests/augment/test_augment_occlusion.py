@@ -37,6 +37,20 @@ def test_cutout_is_a_grey_square_up_to_half_the_side(images, assert_valid_images
   assert len(set(sides)) > 1
 
 
+def test_cutout_with_equal_bounds_always_cuts_that_side(images):
+  """The reference code's Cutout: always a square of half the side, clipped at the border."""
+  images = jax.numpy.resize(images, (64, *images.shape[1:]))
+  out = jax.jit(augment.cutout)(jax.random.key(0), images, min_size_fraction=0.5)
+  height, width = images.shape[1:3]
+  side = round(0.5 * min(height, width))
+  unclipped = 0
+  for before, after in zip(np.asarray(images), np.asarray(out)):
+    _, rows, cols = _changed_box(before, after)
+    assert side // 2 <= rows.size <= side and side // 2 <= cols.size <= side
+    unclipped += rows.size == cols.size == side
+  assert unclipped > 0
+
+
 def test_random_erasing_fills_one_box_with_noise(images, assert_valid_images):
   images = jax.numpy.resize(images, (200, *images.shape[1:]))
   out = random_erasing(jax.random.key(0), images, 1.0)

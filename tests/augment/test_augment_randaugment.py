@@ -12,7 +12,7 @@ OP_NAMES = list(POLICY)
 
 # Shared compiled functions keep the file fast: RandAugment run eagerly
 # dispatches hundreds of small ops.
-randaugment = jax.jit(augment.randaugment, static_argnames="num_ops")
+randaugment = jax.jit(augment.randaugment, static_argnames=("num_ops", "op_probability"))
 apply_ops = jax.jit(rand_augment.apply_ops)
 
 
@@ -74,6 +74,25 @@ def test_fixed_magnitude_measures_from_identity():
   np.testing.assert_allclose(column["Equalize"], 0.5)
   np.testing.assert_allclose(np.abs(column["Rotate"]), 15)
   assert (column["Rotate"] < 0).any() and (column["Rotate"] > 0).any()
+
+
+def test_op_probability_keeps_each_slot_that_often():
+  """The reference code's RandAugment: each drawn op applied with probability 0.5."""
+  _, always = rand_augment.draw_ops(jax.random.key(0), 4000)
+  indices, half = rand_augment.draw_ops(jax.random.key(0), 4000, op_probability=0.5)
+  identity = np.array([op.range.identity for op in POLICY.values()])
+  skipped = np.all(np.asarray(half) == identity, axis=-1)
+  assert abs(skipped.mean() - 0.5) < 0.03
+  kept = ~skipped
+  np.testing.assert_array_equal(np.asarray(half)[kept], np.asarray(always)[kept])
+  _, never = rand_augment.draw_ops(jax.random.key(0), 10, op_probability=0.0)
+  assert np.all(np.asarray(never) == identity)
+  del indices
+
+
+def test_op_probability_zero_leaves_images_unchanged(images):
+  out = randaugment(jax.random.key(1), images, op_probability=0.0)
+  np.testing.assert_allclose(out, images, atol=1e-6)
 
 
 def test_same_key_same_output_and_new_key_new_output(images):

@@ -7,6 +7,7 @@ import pytest
 
 from configs import fixmatch as fixmatch_config
 from jaxssl import augment, losses
+from jaxssl.errors import ConfigError
 from jaxssl.methods import common, fixmatch
 from tests.methods.helpers import build_method
 
@@ -109,6 +110,23 @@ def test_milder_strong_view_for_small_images(tiny_config):
                              atol=1e-5)
   full = jax.jit(lambda key, x: fixmatch.strong_view(key, x, False))(jax.random.key(1), images)
   assert full.shape == images.shape and bool(jnp.all((full >= 0) & (full <= 1)))
+
+
+def test_reference_code_strong_view_keeps_the_paper_views_stream(tiny_config):
+  """Op probability 1 and Cutout from 0 are the paper's view, the same images for a key."""
+  images = jax.random.uniform(jax.random.key(0), (6, 16, 16, 3))
+  paper = augment.strong(jax.random.key(1), images, flip=True)
+  np.testing.assert_array_equal(fixmatch.strong_view(jax.random.key(1), images, True), paper)
+  reference = fixmatch.strong_view(jax.random.key(1), images, True, op_probability=0.5,
+                                   cutout_min_fraction=0.5)
+  assert not np.array_equal(reference, paper)
+
+
+def test_cutout_bounds_out_of_order_are_refused(tiny_config):
+  config = tiny_config
+  config.method.cutout_min_fraction = config.method.cutout_fraction + 0.1
+  with pytest.raises(ConfigError, match="cutout_min_fraction"):
+    build_method(config)
 
 
 def test_a_few_training_steps_on_digits(tiny_config, train_a_few_steps):

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# FixMatch's CIFAR-10 curve, two variants side by side on one GPU, in one call.
+#
+#   OUT=<folder> bash benchmarks/cifar10_curve_device.sh [extra cifar10_curve.py flags]
+#
+# Meant for a machine lent for minutes (see benchmarks/README.md): it expects
+# the CIFAR-10 JPEG tarball at .data/cifar10-jpeg.tar.gz and, where the machine
+# lacks ml_collections, dm-pix or tensorboardX, their wheels in .whl/ (both
+# folders git-ignored). It trains
+#   fixmatch_da   configs/fixmatch.py's CIFAR-10 preset + distribution alignment
+#                 (what the reference curve is), and
+#   fixmatch_da_refview  the same with the reference code's strong view (each
+#                 RandAugment op kept with probability 0.5, Cutout always half
+#                 the side),
+# 250 labels, split seed 0, bfloat16, STEPS steps (default 20k) of the 2^20-step
+# schedule. The first runs alone until it has logged LEAD_STEPS steps, so its
+# first steps/s figures are those of one run on the GPU. Each run is stopped
+# at DEADLINE seconds after this script starts; whatever it reached is
+# reported. Results (the two curve reports and plots, logs, metrics) go to
+# $OUT/results.tar.gz.
+set -u
+OUT=${OUT:?set OUT to the folder for the results}
+STEPS=${STEPS:-20000}
+DEADLINE=${DEADLINE:-520}
+LEAD_STEPS=${LEAD_STEPS:-1000}
+START=$SECONDS
+RESULTS=$OUT/results
+RUNS=${RUNS:-/tmp/cifar10_curve_runs}
+mkdir -p "$RESULTS" "$RUNS"
+
+if [ -d .whl ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+      --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+DATA=$(mktemp -d)
+tar xzf .data/cifar10-jpeg.tar.gz -C "$DATA" || exit 1
+(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; python3 -c \
+  "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, \
+  'optax', optax.__version__, jax.devices())") > "$RESULTS/machine.txt" 2>&1
+
+export XLA_PYTHON_CLIENT_MEM_FRACTION=0.45 PYTHONUNBUFFERED=1
+
+curve() {  # name, then cifar10_curve.py flags
+  local name=$1; shift
+  python3 benchmarks/cifar10_curve.py --source="folder:$DATA/cifar10" --steps="$STEPS" \
+      --dtype=bfloat16 --workdir="$RUNS/$name" --name="$name" --out_dir="$RESULTS" "$@"
+}
+
+logged_steps() {  # the last train step in a run's metrics, 0 before the first
+  tail -n 50 "$RUNS/$1/metrics.jsonl" 2>/dev/null | python3 -c "
+import json, sys
+records = [json.loads(line) for line in sys.stdin if line.strip()]
+print(max([r['step'] for r in records if r['kind'] == 'train'] or [0]))"
+}
+
+run_until_deadline() {  # name, then flags: trains in the background until DEADLINE
+  local name=$1; shift
+  timeout $((DEADLINE - (SECONDS - START))) python3 benchmarks/cifar10_curve.py \
+      --source="folder:$DATA/cifar10" --steps="$STEPS" --dtype=bfloat16 \
+      --workdir="$RUNS/$name" --name="$name" --out_dir="$RESULTS" "$@" \
+      > "$RESULTS/$name.log" 2>&1 &
+}
+
+declare -A FLAGS=([fixmatch_da]="--set method.distribution_alignment=True"
+  [fixmatch_da_refview]="--set method.distribution_alignment=True \
+  --set method.strong_op_probability=0.5 --set method.cutout_min_fraction=0.5")
+run_until_deadline fixmatch_da ${FLAGS[fixmatch_da]} "$@"
+while [ "$(logged_steps fixmatch_da)" -lt "$LEAD_STEPS" ] && [ $((SECONDS - START)) -lt 240 ] \
+    && jobs %1 > /dev/null 2>&1; do
+  sleep 5
+done
+run_until_deadline fixmatch_da_refview ${FLAGS[fixmatch_da_refview]} "$@"
+wait
+for name in fixmatch_da fixmatch_da_refview; do  # the report of a run stopped at the deadline
+  [ -f "$RESULTS/cifar10_curve_$name.md" ] || curve "$name" ${FLAGS[$name]} --report_only "$@" >> "$RESULTS/$name.log" 2>&1
+  cp "$RUNS/$name/metrics.jsonl" "$RESULTS/$name.metrics.jsonl" 2>/dev/null
+done
+tar czf "$OUT/results.tar.gz" -C "$OUT" results && rm -rf "$RESULTS"
+echo "done in $((SECONDS - START)) s"
