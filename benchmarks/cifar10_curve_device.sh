@@ -12,7 +12,8 @@
 #   fixmatch_da_refview  the same with the reference code's strong view (each
 #                 RandAugment op kept with probability 0.5, Cutout always half
 #                 the side),
-# 250 labels, split seed 0, bfloat16, STEPS steps (default 20k) of the 2^20-step
+# (VARIANTS, a list of names, picks others: fixmatch_da_f32 is fixmatch_da in
+# float32), 250 labels, split seed 0, bfloat16, STEPS steps (default 20k) of the 2^20-step
 # schedule. The first runs alone until it has logged LEAD_STEPS steps, so its
 # first steps/s figures are those of one run on the GPU. Each run is stopped
 # at DEADLINE seconds after this script starts; whatever it reached is
@@ -64,15 +65,19 @@ run_until_deadline() {  # name, then flags: trains in the background until DEADL
 
 declare -A FLAGS=([fixmatch_da]="--set method.distribution_alignment=True"
   [fixmatch_da_refview]="--set method.distribution_alignment=True \
-  --set method.strong_op_probability=0.5 --set method.cutout_min_fraction=0.5")
-run_until_deadline fixmatch_da ${FLAGS[fixmatch_da]} "$@"
-while [ "$(logged_steps fixmatch_da)" -lt "$LEAD_STEPS" ] && [ $((SECONDS - START)) -lt 240 ] \
+  --set method.strong_op_probability=0.5 --set method.cutout_min_fraction=0.5"
+  [fixmatch_da_f32]="--set method.distribution_alignment=True --dtype=float32")
+read -r -a NAMES <<< "${VARIANTS:-fixmatch_da fixmatch_da_refview}"
+run_until_deadline "${NAMES[0]}" ${FLAGS[${NAMES[0]}]} "$@"
+while [ "$(logged_steps "${NAMES[0]}")" -lt "$LEAD_STEPS" ] && [ $((SECONDS - START)) -lt 240 ] \
     && jobs %1 > /dev/null 2>&1; do
   sleep 5
 done
-run_until_deadline fixmatch_da_refview ${FLAGS[fixmatch_da_refview]} "$@"
+for name in "${NAMES[@]:1}"; do
+  run_until_deadline "$name" ${FLAGS[$name]} "$@"
+done
 wait
-for name in fixmatch_da fixmatch_da_refview; do  # the report of a run stopped at the deadline
+for name in "${NAMES[@]}"; do  # the report of a run stopped at the deadline
   [ -f "$RESULTS/cifar10_curve_$name.md" ] || curve "$name" ${FLAGS[$name]} --report_only "$@" >> "$RESULTS/$name.log" 2>&1
   cp "$RUNS/$name/metrics.jsonl" "$RESULTS/$name.metrics.jsonl" 2>/dev/null
 done
