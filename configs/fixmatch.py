@@ -84,7 +84,9 @@ def _digits(config):
   in the supervised term (83.9%; with weight decay 5e-3 79.2%), FlexMatch's
   and FreeMatch's class-wise thresholds (84.7, 81.1%). Linking an atypical
   labeled image to its class's cluster needs more than a threshold or an
-  augmentation (LabelSpreading does it through pixel-space neighbours).
+  augmentation (LabelSpreading does it through pixel-space neighbours):
+  CoMatch, which smooths pseudo-labels over embedding neighbours, reaches
+  91.7% on split 53 at its untuned digits preset (SimMatch 83.3%).
   """
   presets.fixmatch_digits(config)
   config.method.distribution_alignment = True
