@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from jaxssl import compiler
 from jaxssl.data import eval_batches
 from jaxssl.sharding import batch_sharded, check_divisible
 
@@ -39,7 +40,8 @@ class Predictor:
 
     def logits(params, batch_stats, images):
       return apply_fn(params, batch_stats, images.astype(jnp.float32) / 255.0, False, None)[0]
-    self._logits = jax.jit(logits, out_shardings=NamedSharding(mesh, P()))
+    self._logits = jax.jit(logits, out_shardings=NamedSharding(mesh, P()),
+                           compiler_options=compiler.jit_options())
 
   def logits_of_batches(self, params, batch_stats, batches: Iterable) -> np.ndarray:
     """Logits [N, K] of the valid rows of (batch, mask) pairs (`data.eval_batches`)."""

@@ -32,8 +32,8 @@ import numpy as np
 import optax
 from absl import logging
 
-from jaxssl import (checkpointing, data, evaluation, losses, metrics_log, models, optim, plots,
-                    preemption, renamed_fields, sharding)
+from jaxssl import (checkpointing, compiler, data, evaluation, losses, metrics_log, models, optim,
+                    plots, preemption, renamed_fields, sharding)
 from jaxssl.errors import ConfigError, TrainingDivergedError
 from jaxssl.methods import Method, make_method, method_module
 
@@ -272,7 +272,8 @@ def make_step(exp: Experiment, key: jax.Array):
     return state, jax.tree.map(jnp.mean, metrics)
 
   replicated = sharding.replicated(exp.mesh)
-  return jax.jit(multi_step, out_shardings=(replicated, replicated), donate_argnums=0)
+  return jax.jit(multi_step, out_shardings=(replicated, replicated), donate_argnums=0,
+                 compiler_options=compiler.jit_options())
 
 
 def evaluate(exp: Experiment, state: TrainState) -> dict[str, float]:

@@ -14,6 +14,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "jaxssl"
 # A module in a layer may import only from the layers listed for it (and itself).
 ALLOWED = {
     "errors": set(),
+    "compiler": set(),
     "losses": set(),
     "augment": set(),
     "sharding": {"errors"},
@@ -27,10 +28,10 @@ ALLOWED = {
     "metrics_log": set(),
     "preemption": set(),
     "plots": {"metrics_log"},
-    "evaluation": {"data", "sharding", "errors"},
+    "evaluation": {"compiler", "data", "sharding", "errors"},
     "teacher": {"checkpointing", "data", "models", "sharding", "methods", "errors"},
     "self_training": {"data", "evaluation", "models", "methods", "errors"},
-    "train": {"checkpointing", "data", "evaluation", "losses", "metrics_log", "models",
+    "train": {"checkpointing", "compiler", "data", "evaluation", "losses", "metrics_log", "models",
               "optim", "plots", "preemption", "renamed_fields", "sharding", "methods", "errors"},
     "stages": {"checkpointing", "data", "evaluation", "metrics_log", "models",
                "self_training", "sharding", "teacher", "train", "methods", "errors"},

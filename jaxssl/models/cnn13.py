@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.errors import ConfigError
+from jaxssl.models.pooling import max_pool_2x2
 
 
 class CNN13(nn.Module):
@@ -65,7 +66,7 @@ class CNN13(nn.Module):
     for stage_filters in (self.width, 2 * self.width):
       for _ in range(3):
         x = conv_bn_act(x, stage_filters, 3, "SAME")
-      x = nn.max_pool(x, (2, 2), strides=(2, 2))
+      x = max_pool_2x2(x)
       x = nn.Dropout(self.pool_dropout_rate, deterministic=not train)(x)
     x = conv_bn_act(x, 4 * self.width, 3, "VALID")
     x = conv_bn_act(x, 2 * self.width, 1, "VALID")

@@ -7,6 +7,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxssl.models.pooling import max_pool_2x2
+
 
 class SmallCNN(nn.Module):
   """conv(w)-conv(w)-maxpool-conv(2w)-conv(2w)-global average pool-dense.
@@ -47,7 +49,7 @@ class SmallCNN(nn.Module):
 
     x = conv_bn_relu(x.astype(self.dtype), self.width)
     x = conv_bn_relu(x, self.width)
-    x = nn.max_pool(x, (2, 2), strides=(2, 2))
+    x = max_pool_2x2(x)
     x = conv_bn_relu(x, 2 * self.width)
     x = conv_bn_relu(x, 2 * self.width)
     x = jnp.mean(x, axis=(1, 2))
