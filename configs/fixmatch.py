@@ -68,8 +68,10 @@ def _digits(config):
   95.6%. Checked on split seeds 50-54 and training seeds 60-62 (not the seeds
   reported in benchmarks/results/fixmatch_digits_seeds.md).
 
-  It does not rescue every split. On reported split seed 9 (84.7%, below
-  LabelSpreading's 86.1%) and tuning split 53 (83.9%) the labeled 3s are
+  It does not rescue every split or seed. Training seed 3 on split 0 ends
+  at 92.2% (96.7% before a change of rounding: one run of this preset is
+  2-4 points from another). On reported split seed 9 (85.0%; 84.7% before,
+  below LabelSpreading's 86.1%) and tuning split 53 (83.9%) the labeled 3s are
   atypical (one a narrow stroke). A supervised model on split 53's 20 labels
   gets 6 of the 37 test 3s right (19 go to "5"); on split 9 it sends 7 of
   them to "9" and 7 of the 1s to "3". FixMatch then ties the 3s' cluster to
