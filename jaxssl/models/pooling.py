@@ -2,8 +2,8 @@
 
 `nn.max_pool`'s gradient is XLA's select-and-scatter, which XLA:CPU lowers to
 a variadic reduce-window over the window plus four index arrays (an argmax)
-and a scatter: 15 of the 67 ms of FixMatch's digits step on 2 CPU cores
-(benchmarks/results/train_step.md). `max_pool_2x2` computes the same values
+and a scatter: about 15 ms of FixMatch's digits step on 2 CPU cores, ~70 ms
+with `jaxssl.compiler`'s options (benchmarks/results/train_step.md). `max_pool_2x2` computes the same values
 and the same gradient with strided slices, compares, selects and pads that
 XLA fuses, through a JVP rule that JAX transposes.
 """
