@@ -68,8 +68,16 @@ def _digits(config):
   discriminator (w = 32), the "tiny" generator (2x2x64 -> 4x4x32 -> 8x8x1),
   48 labeled and 96 unlabeled images per step, and Adam at 1e-3 for both
   networks so that 2,000 steps suffice.
+
+  Gaussian noise of standard deviation 0.3 on the discriminator's input, the
+  value of the authors' MNIST discriminator (train_mnist_feature_matching.py
+  there), on top of the input dropout. Chosen on tuning splits 50-52 (never
+  the reported 0-4), test accuracy of the EMA weights without and with it:
+  89.2 -> 90.8, 74.2 -> 83.9, 85.6 -> 85.6%. Tried there and not kept (split
+  50): the discriminator at 3e-4 (86.7%), squared-L2 feature matching (88.9%).
   """
   config.model.kwargs.width = 32
+  config.model.kwargs.input_noise = 0.3
   config.method.generator = "tiny"
   config.method.generator_learning_rate = 1e-3
   config.optimizer.learning_rate = 1e-3
