@@ -10,6 +10,7 @@ import json
 import os
 import statistics
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -163,16 +164,19 @@ def error_bars(rows: dict[str, dict[int, list[float]]], path: str, title: str,
   label_counts = sorted({n for cells in rows.values() for n in cells},
                         key=lambda n: (n < 0, n))
   bar_width = 0.8 / max(len(rows), 1)
-  figure = Figure(figsize=(max(6.0, 2 + 0.4 * len(label_counts) * len(rows)), 4.5),
+  figure = Figure(figsize=(max(6.0, 4 + 0.4 * len(label_counts) * len(rows)), 4.5),
                   layout="constrained")
   axes = figure.add_subplot()
+  # tab10 repeats its colours past ten rows; tab20 keeps every bar distinct up to twenty.
+  palette = matplotlib.colormaps["tab10" if len(rows) <= 10 else "tab20"]
   for row_index, (name, cells) in enumerate(rows.items()):
     groups = [g for g, n in enumerate(label_counts) if cells.get(n)]
     values = [cells[label_counts[g]] for g in groups]
     positions = np.array(groups) + (row_index - (len(rows) - 1) / 2) * bar_width
     means = [statistics.mean(v) for v in values]
     stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
-    axes.bar(positions, means, bar_width, yerr=stds, capsize=3, label=name)
+    axes.bar(positions, means, bar_width, yerr=stds, capsize=3, label=name,
+             color=palette(row_index % palette.N))
     axes.plot(positions, [max(v) for v in values], "v", color="darkred", markersize=5)
   axes.plot([], [], "v", color="darkred", markersize=5, label="worst seed")
   axes.set_xticks(range(len(label_counts)), [_label_count_name(n) for n in label_counts])
@@ -180,5 +184,5 @@ def error_bars(rows: dict[str, dict[int, list[float]]], path: str, title: str,
   axes.set_title(title)
   axes.grid(axis="y", alpha=0.3)
   axes.set_axisbelow(True)
-  axes.legend(fontsize="small")
+  axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars
   _save_atomically(figure, path)
