@@ -21,8 +21,8 @@ nothing is trained and the table covers the finished runs (a missing cell
 reads n/a). The table follows the seed papers' result tables (Berthelot et
 al., 2019; Sohn et al., 2020): error rate (%) = 100 (1 - accuracy), mean ±
 standard deviation over the seeds, with the worst seed's error, one row per
-method, one column per label count. Next to the table (--out) goes a bar
-chart of the same numbers (.png).
+method, one column per label count; below it, each run's error rate. Next to
+the table (--out) goes a bar chart of the same numbers (.png).
 
 Like launch.py, this is a top-level entry point: it imports `jaxssl.stages`,
 and no library module imports it (see the dependency rules in DESIGN.md).
@@ -149,7 +149,7 @@ def run_grid(methods: Sequence[str], labels: Sequence[int], seeds: Sequence[int]
     results.setdefault((row, num_labels), []).append(found)
     for stage in found.get("stages", []):  # pre-train then fine-tune: a row per resolution
       stage_row = f"{row} [{stage['stage']} {stage['image_size']}px]"
-      results.setdefault((stage_row, num_labels), []).append(stage)
+      results.setdefault((stage_row, num_labels), []).append({"seed": seed, **stage})
   return results
 
 
@@ -205,6 +205,29 @@ def error_table(results: dict[tuple[str, int], list[dict]], methods: Sequence[st
   return caption + "\n\n" + "\n".join(lines) + "\n"
 
 
+def seed_table(results: dict[tuple[str, int], list[dict]], methods: Sequence[str],
+                labels: Sequence[int], statistic: str = "final") -> str:
+  """The markdown table of every run's error rate (%): rows x (label count, seed) columns.
+
+  The spread of the summary table, run by run: which seed is the worst, and
+  whether one seed is hard for every method. A run not finished reads n/a.
+  """
+  errors = {}
+  for method in methods:
+    for num_labels in labels:
+      for run in results.get((method, num_labels), []):
+        errors[(method, num_labels, run["seed"])] = error_rate(run, statistic)[0]
+  columns = sorted({(n, seed) for _, n, seed in errors}, key=lambda c: (labels.index(c[0]), c[1]))
+  header = "| Method | " + " | ".join(
+      f"{n if n >= 0 else 'all'} labels, seed {seed}" for n, seed in columns) + " |"
+  lines = [header, "|" + "---|" * (len(columns) + 1)]
+  for method in methods:
+    cells = [f"{errors[(method, *c)]:.2f}" if (method, *c) in errors else "n/a" for c in columns]
+    lines.append(f"| {method} | " + " | ".join(cells) + " |")
+  return (f"Error rate (%) of each run, {statistic.replace('_', ' ')} test evaluation:\n\n"
+          + "\n".join(lines) + "\n")
+
+
 _METHODS = flags.DEFINE_list("methods", "fixmatch,mixmatch,pseudo_label,supervised",
                              "Methods, each with a configs/<method>.py.")
 _LABELS = flags.DEFINE_list("labels", "20,50,100", "Numbers of labeled examples.")
@@ -242,7 +265,8 @@ def sweep():
                      overrides=parse_overrides(_SET.value), variants=variants,
                      train_missing=not _REPORT_ONLY.value)
   rows = list(dict.fromkeys(row for row, _ in results))  # grid order, stage rows included
-  table = error_table(results, rows, labels, _PRESET.value, _STATISTIC.value)
+  table = (error_table(results, rows, labels, _PRESET.value, _STATISTIC.value) + "\n"
+           + seed_table(results, rows, labels, _STATISTIC.value))
   if _OUT.value:
     os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
     with open(_OUT.value, "w") as f:

@@ -107,3 +107,17 @@ def test_staged_runs_add_a_row_per_resolution(tmp_path, monkeypatch):
   table = sweep.error_table(results, rows, [-1], "digits")
   assert "| deit [pretrain 8px] | 20.00 ± 0.00 (20.00) | raw |" in table
   assert "| deit [finetune 16px] | 10.00 ± 0.00 (10.00) | raw |" in table
+
+
+def test_seed_table_gives_each_runs_error_under_its_labels_and_seed():
+  def run(seed, ema):
+    summary = {"final": ema, "best": ema, "median_last_20": ema}
+    return {"seed": seed, "accuracy": summary, "ema_accuracy": summary}
+
+  results = {("fixmatch", 50): [run(0, 0.9), run(3, 0.75)],
+             ("fixmatch", 20): [run(1, 0.8)],
+             ("uda", 50): [run(3, 0.6)]}
+  lines = sweep.seed_table(results, ["fixmatch", "uda"], [20, 50]).splitlines()
+  assert lines[2] == "| Method | 20 labels, seed 1 | 50 labels, seed 0 | 50 labels, seed 3 |"
+  assert "| fixmatch | 20.00 | 10.00 | 25.00 |" in lines
+  assert "| uda | n/a | n/a | 40.00 |" in lines
