@@ -7,13 +7,16 @@
 # the CIFAR-10 JPEG tarball at .data/cifar10-jpeg.tar.gz and, where the machine
 # lacks ml_collections, dm-pix or tensorboardX, their wheels in .whl/ (both
 # folders git-ignored). It trains
-#   fixmatch_da   configs/fixmatch.py's CIFAR-10 preset + distribution alignment
-#                 (what the reference curve is), and
-#   fixmatch_da_refview  the same with the reference code's strong view (each
-#                 RandAugment op kept with probability 0.5, Cutout always half
-#                 the side),
-# (VARIANTS, a list of names, picks others: fixmatch_da_f32 is fixmatch_da in
-# float32), 250 labels, split seed 0, bfloat16, STEPS steps (default 20k) of the 2^20-step
+#   fixmatch_da32  configs/fixmatch.py's CIFAR-10 preset + distribution alignment
+#                 over the reference curve's horizon (its code divides by the mean
+#                 prediction of the last 32 batches; an average at momentum 0.97), and
+#   fixmatch_da32_cta  the same with CTAugment as the strong view (the reference
+#                 repository's main FixMatch),
+# (VARIANTS, a list of names, picks others: fixmatch_da is alignment at the
+# preset's momentum 0.999, fixmatch_da_refview adds the reference code's strong
+# view (each RandAugment op kept with probability 0.5, Cutout always half the
+# side), fixmatch_da_f32 is fixmatch_da in float32; all three ran on 2026-11-30),
+# 250 labels, split seed 0, bfloat16, STEPS steps (default 20k) of the 2^20-step
 # schedule. The first runs alone until it has logged LEAD_STEPS steps, so its
 # first steps/s figures are those of one run on the GPU. Each run is stopped
 # at DEADLINE seconds after this script starts; whatever it reached is
@@ -63,11 +66,14 @@ run_until_deadline() {  # name, then flags: trains in the background until DEADL
       > "$RESULTS/$name.log" 2>&1 &
 }
 
+DA32="--set method.distribution_alignment=True --set method.alignment_momentum=0.97"
 declare -A FLAGS=([fixmatch_da]="--set method.distribution_alignment=True"
   [fixmatch_da_refview]="--set method.distribution_alignment=True \
   --set method.strong_op_probability=0.5 --set method.cutout_min_fraction=0.5"
-  [fixmatch_da_f32]="--set method.distribution_alignment=True --dtype=float32")
-read -r -a NAMES <<< "${VARIANTS:-fixmatch_da fixmatch_da_refview}"
+  [fixmatch_da_f32]="--set method.distribution_alignment=True --dtype=float32"
+  [fixmatch_da32]="$DA32"
+  [fixmatch_da32_cta]="$DA32 --set method.strong_augment=ctaugment")
+read -r -a NAMES <<< "${VARIANTS:-fixmatch_da32 fixmatch_da32_cta}"
 run_until_deadline "${NAMES[0]}" ${FLAGS[${NAMES[0]}]} "$@"
 while [ "$(logged_steps "${NAMES[0]}")" -lt "$LEAD_STEPS" ] && [ $((SECONDS - START)) -lt 240 ] \
     && jobs %1 > /dev/null 2>&1; do
