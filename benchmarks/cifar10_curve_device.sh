@@ -32,18 +32,9 @@ RESULTS=$OUT/results
 RUNS=${RUNS:-/tmp/cifar10_curve_runs}
 mkdir -p "$RESULTS" "$RUNS"
 
-if [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-      --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
-fi
-DATA=$(mktemp -d)
-tar xzf .data/cifar10-jpeg.tar.gz -C "$DATA" || exit 1
-(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; python3 -c \
-  "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, \
-  'optax', optax.__version__, jax.devices())") > "$RESULTS/machine.txt" 2>&1
-
-export XLA_PYTHON_CLIENT_MEM_FRACTION=0.45 PYTHONUNBUFFERED=1
+source benchmarks/device_env.sh
+device_env || exit 1
+export XLA_PYTHON_CLIENT_MEM_FRACTION=0.45
 
 curve() {  # name, then cifar10_curve.py flags
   local name=$1; shift

@@ -1,7 +1,8 @@
 """Speed of one config's compiled train step: compile seconds, steps/s, images/s, peak memory.
 
     python benchmarks/train_step.py --config=configs/fixmatch.py:digits [--steps=200] \
-        [--set dtype=bfloat16 --set steps_per_dispatch=8 ...] [--label=...] [--no_record]
+        [--set dtype=bfloat16 --set steps_per_dispatch=8 ...] [--no_record] \
+        [--compilation_cache=DIR]
 
 Builds the run as launch.py would (the batch source, the method, the model;
 of a run in stages, its first stage, e.g. Noisy Student's teacher round: for
@@ -98,13 +99,22 @@ def main():
   parser.add_argument("--steps", type=int, default=200)
   parser.add_argument("--warmup", type=int, default=20)
   parser.add_argument("--no_record", action="store_true", help="print only")
+  parser.add_argument("--compilation_cache", default="",
+                      help="JAX's persistent compilation cache folder, as launch.py's flag: a "
+                      "second run with the same folder times the compile a resumed run pays")
   args = parser.parse_args()
+  notes = list(args.set)
+  if args.compilation_cache:
+    jax.config.update("jax_compilation_cache_dir", args.compilation_cache)
+    cache = pathlib.Path(args.compilation_cache)
+    notes.append("(compilation cache {})".format(
+        "warm" if cache.is_dir() and any(cache.iterdir()) else "cold"))
   config = load(args.config, args.set)
   figures = measure(config, args.steps, args.warmup)
   device = jax.devices()[0]
   row = (f"| {datetime.date.today()} | {device.device_kind} x{jax.device_count()} "
          f"({device.platform}) | {jax.__version__} | {args.config} | "
-         f"{' '.join(args.set) or '-'} | {config.dtype} | {config.steps_per_dispatch} | "
+         f"{' '.join(notes) or '-'} | {config.dtype} | {config.steps_per_dispatch} | "
          f"{figures['compile_seconds']:.1f} | {figures['steps_per_second']:.1f} | "
          f"{figures['images_per_second']:.0f} | {figures['peak_memory_mb']:.0f} |\n")
   print(row, end="")
