@@ -10,9 +10,12 @@
 #   fixmatch_da32  configs/fixmatch.py's CIFAR-10 preset + distribution alignment
 #                 over the reference curve's horizon (its code divides by the mean
 #                 prediction of the last 32 batches; an average at momentum 0.97), and
-#   fixmatch_da32_cta  the same with CTAugment as the strong view (the reference
-#                 repository's main FixMatch),
-# (VARIANTS, a list of names, picks others: fixmatch_da is alignment at the
+#   fixmatch_da32_refview  the same with the reference code's whole strong
+#                 view: each RandAugment op kept with probability 0.5, Cutout
+#                 always half the side, and its PIL geometry (nearest pixel,
+#                 shears about the corner, whole-pixel shifts),
+# (VARIANTS, a list of names, picks others: fixmatch_da32_cta has CTAugment as
+# the strong view (the reference repository's main FixMatch); fixmatch_da is alignment at the
 # preset's momentum 0.999, fixmatch_da_refview adds the reference code's strong
 # view (each RandAugment op kept with probability 0.5, Cutout always half the
 # side), fixmatch_da_f32 is fixmatch_da in float32; all three ran on 2026-11-30),
@@ -63,8 +66,10 @@ declare -A FLAGS=([fixmatch_da]="--set method.distribution_alignment=True"
   --set method.strong_op_probability=0.5 --set method.cutout_min_fraction=0.5"
   [fixmatch_da_f32]="--set method.distribution_alignment=True --dtype=float32"
   [fixmatch_da32]="$DA32"
-  [fixmatch_da32_cta]="$DA32 --set method.strong_augment=ctaugment")
-read -r -a NAMES <<< "${VARIANTS:-fixmatch_da32 fixmatch_da32_cta}"
+  [fixmatch_da32_cta]="$DA32 --set method.strong_augment=ctaugment"
+  [fixmatch_da32_refview]="$DA32 --set method.strong_op_probability=0.5 \
+  --set method.cutout_min_fraction=0.5 --set method.strong_geometry=reference")
+read -r -a NAMES <<< "${VARIANTS:-fixmatch_da32 fixmatch_da32_refview}"
 run_until_deadline "${NAMES[0]}" ${FLAGS[${NAMES[0]}]} "$@"
 while [ "$(logged_steps "${NAMES[0]}")" -lt "$LEAD_STEPS" ] && [ $((SECONDS - START)) -lt 240 ] \
     && jobs %1 > /dev/null 2>&1; do

@@ -31,6 +31,9 @@ def get_config(arg=None):
   # 1 and 0 are the paper's Table 12; the reference code's RandAugment is 0.5 and 0.5.
   config.method.strong_op_probability = 1.0
   config.method.cutout_min_fraction = 0.0
+  # "centred": shears and rotations about the centre, bilinear; "reference": the reference
+  # code's PIL geometry (shears about the top-left corner, whole-pixel shifts, nearest pixel).
+  config.method.strong_geometry = "centred"
   # FixMatch + DA (ReMixMatch's distribution alignment), off in the paper's FixMatch.
   config.method.distribution_alignment = False
   config.method.alignment_momentum = 0.999

@@ -22,12 +22,13 @@ from jaxssl.augment.geometric import (rotate, shear_x, shear_y, translate_x, tra
                                       warp)
 from jaxssl.augment.mixing import cutmix_batch
 from jaxssl.augment.occlusion import cutout, random_erasing
-from jaxssl.augment.rand_augment import (FIXMATCH_POLICY, ColourOp, GeometricOp, Range,
-                                        randaugment)
+from jaxssl.augment.rand_augment import (FIXMATCH_POLICY, REFERENCE_GEOMETRY_POLICY, ColourOp,
+                                        GeometricOp, Range, randaugment)
 from jaxssl.augment.views import gaussian_noise, strong, to_float, weak
 
 __all__ = [
     "FIXMATCH_POLICY",
+    "REFERENCE_GEOMETRY_POLICY",
     "ColourOp",
     "GeometricOp",
     "Range",

@@ -23,12 +23,14 @@ import jax.numpy as jnp
 DEFAULT_FILL = 0.5
 
 
-def warp(images, matrix, fill=DEFAULT_FILL):
+def warp(images, matrix, fill=DEFAULT_FILL, nearest=False):
   """Bilinear resample of `images` [..., H, W, C] through a pull matrix [3, 3].
 
   Output pixel (r, c) reads the input at `matrix @ (r, c, 1)`. Each of the
   four bilinear corners that falls outside the image reads `fill`. A matrix
-  with integer entries gives an exact pixel copy (no blur). For one matrix per
+  with integer entries gives an exact pixel copy (no blur). With `nearest`,
+  the one pixel nearest that location is read instead (halves round up), as
+  PIL's transforms do by default: no blur, jagged edges. For one matrix per
   image, `jax.vmap` over images and matrices.
   """
   *_, height, width, channels = images.shape
@@ -37,6 +39,8 @@ def warp(images, matrix, fill=DEFAULT_FILL):
       jnp.arange(width, dtype=jnp.float32), indexing="ij")
   source_rows = matrix[0, 0] * rows + matrix[0, 1] * cols + matrix[0, 2]
   source_cols = matrix[1, 0] * rows + matrix[1, 1] * cols + matrix[1, 2]
+  if nearest:
+    source_rows, source_cols = jnp.floor(source_rows + 0.5), jnp.floor(source_cols + 0.5)
   top, left = jnp.floor(source_rows), jnp.floor(source_cols)
   row_weight = (source_rows - top)[..., None]
   col_weight = (source_cols - left)[..., None]
@@ -90,6 +94,23 @@ def shear_x_matrix(rate, height, width):
 def shear_y_matrix(rate, height, width):
   """Pull matrix of a vertical shear: row r + rate * (col - centre col)."""
   return _about_centre(1.0, rate, 0.0, 1.0, height, width)
+
+
+def shear_x_corner_matrix(rate, height, width):
+  """Pull matrix of PIL's `transform(AFFINE, (1, rate, 0, 0, 1, 0))`: a shear about the top-left corner.
+
+  Column c reads c + rate * (row + 1/2) (PIL samples at pixel centres), so
+  the content also moves sideways by up to rate * height pixels: the ShearX
+  of the FixMatch reference code and of the PyTorch codes after it.
+  """
+  del height, width
+  return _matrix([1.0, 0.0, 0.0, rate, 1.0, 0.5 * jnp.asarray(rate, jnp.float32)])
+
+
+def shear_y_corner_matrix(rate, height, width):
+  """Pull matrix of PIL's `transform(AFFINE, (1, 0, 0, rate, 1, 0))` (see `shear_x_corner_matrix`)."""
+  del height, width
+  return _matrix([1.0, rate, 0.5 * jnp.asarray(rate, jnp.float32), 0.0, 1.0, 0.0])
 
 
 def translation_matrix(rows, cols):

@@ -87,6 +87,24 @@ FIXMATCH_POLICY = {
 }
 
 
+# FIXMATCH_POLICY with the geometry of the FixMatch reference code (its PIL
+# calls): shears about the top-left corner, translations by whole pixels
+# (truncated toward zero). Applied with `nearest=True`, as PIL resamples by
+# default, it is that code's strong view up to the order of the ops (see
+# benchmarks/results/augment_vs_pil.md).
+REFERENCE_GEOMETRY_POLICY = {
+    **FIXMATCH_POLICY,
+    "ShearX": GeometricOp(geometric.shear_x_corner_matrix, Range(0.0, -0.3, 0.3)),
+    "ShearY": GeometricOp(geometric.shear_y_corner_matrix, Range(0.0, -0.3, 0.3)),
+    "TranslateX": GeometricOp(
+        lambda fraction, height, width: geometric.translation_matrix(
+            0.0, jnp.trunc(fraction * width)), Range(0.0, -0.3, 0.3)),
+    "TranslateY": GeometricOp(
+        lambda fraction, height, width: geometric.translation_matrix(
+            jnp.trunc(fraction * height), 0.0), Range(0.0, -0.3, 0.3)),
+}
+
+
 def _parameters(uniforms, ranges, magnitude):
   """Parameters [..., len(ranges)] from uniforms of that shape; see `Range`."""
   identity, low, high = (jnp.array([getattr(r, field) for r in ranges], jnp.float32)
@@ -124,8 +142,12 @@ def draw_ops(key, num_images, num_ops=2, magnitude=None, policy=None, op_probabi
   return indices, parameters
 
 
-def apply_ops(images, indices, parameters, policy=None, fill=geometric.DEFAULT_FILL):
-  """Applies drawn ops (see `draw_ops`) to images [N, H, W, C]: one warp, then colour ops."""
+def apply_ops(images, indices, parameters, policy=None, fill=geometric.DEFAULT_FILL,
+              nearest=False):
+  """Applies drawn ops (see `draw_ops`) to images [N, H, W, C]: one warp, then colour ops.
+
+  The warp is bilinear, or reads the nearest pixel with `nearest`.
+  """
   policy = FIXMATCH_POLICY if policy is None else policy
   _, height, width, _ = images.shape
   ops = list(policy.values())
@@ -143,7 +165,7 @@ def apply_ops(images, indices, parameters, policy=None, fill=geometric.DEFAULT_F
                   if isinstance(op, GeometricOp) else jnp.eye(3)
                   for k, op in enumerate(ops)]
       pull = pull @ jax.lax.select_n(image_indices[slot], *matrices)
-    image = geometric.warp(image, pull, fill)
+    image = geometric.warp(image, pull, fill, nearest)
 
     def colour_slot(slot, image):
       candidates = [op.apply(image, image_parameters[slot, k])
@@ -160,7 +182,8 @@ def apply_ops(images, indices, parameters, policy=None, fill=geometric.DEFAULT_F
 
 
 @jax.named_scope("augment")  # labels the ops in profiles
-def randaugment(key, images, num_ops=2, magnitude=None, policy=None, op_probability=1.0):
+def randaugment(key, images, num_ops=2, magnitude=None, policy=None, op_probability=1.0,
+                nearest=False):
   """RandAugment on float images [N, H, W, C] in [0, 1].
 
   Each image gets `num_ops` ops drawn uniformly (with replacement) from
@@ -171,8 +194,9 @@ def randaugment(key, images, num_ops=2, magnitude=None, policy=None, op_probabil
   M = 27 of 30 is 0.9), every op uses it; magnitude 0 returns the images
   unchanged. Each drawn op is applied with `op_probability` (1 in the paper's
   Table 12 and USB; 0.5 in the FixMatch reference code's RandAugment), else
-  skipped. The geometric ops are applied first, as a single warp, then the
-  colour ops; see the module docstring.
+  skipped. The geometric ops are applied first, as a single warp (bilinear,
+  or nearest-pixel with `nearest`), then the colour ops; see the module
+  docstring.
   """
   indices, parameters = draw_ops(key, images.shape[0], num_ops, magnitude, policy, op_probability)
-  return apply_ops(images, indices, parameters, policy)
+  return apply_ops(images, indices, parameters, policy, nearest=nearest)

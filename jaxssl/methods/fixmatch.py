@@ -33,6 +33,11 @@ Options:
   paper's Table 12 (and USB); 0.5 and 0.5 the FixMatch reference code's
   RandAugment, which keeps each op with probability 0.5 and always cuts out
   half the side;
+- strong_geometry: "centred" (rotations and shears about the centre, fractional
+  translations, bilinear resampling: smooth views) or "reference" (the
+  FixMatch reference code's PIL geometry: shears about the top-left corner,
+  whole-pixel translations, nearest-pixel resampling; see
+  benchmarks/results/augment_vs_pil.md);
 - strong_augment: "randaugment" (the above) or "ctaugment": the strong view's
   2 ops from CTAugment's learned bins (Berthelot et al., 2020; `methods.cta`),
   after the weak flip-and-shift and before Cutout, its weights in the method
@@ -45,6 +50,9 @@ import jax.numpy as jnp
 from jaxssl import augment, losses
 from jaxssl.errors import ConfigError
 from jaxssl.methods import base, common, cta, options
+
+# RandAugment's geometric ops: jaxssl's (about the centre, bilinear) or the reference code's.
+GEOMETRIES = ("centred", "reference")
 
 # The strong view's options, shared by the methods built on FixMatch's views (`forward`).
 VIEW_OPTIONS = {
@@ -60,25 +68,29 @@ OPTIONS = {
     "strong_augment": options.Choice(cta.STRONG_AUGMENTS, default="randaugment"),
     "strong_op_probability": options.Number(0.0, 1.0, default=1.0),
     "cutout_min_fraction": options.Number(0.0, 1.0, high_open=True, default=0.0),
+    "strong_geometry": options.Choice(GEOMETRIES, default="centred"),
     "distribution_alignment": options.Flag(),
     "alignment_momentum": options.Number(0.0, 1.0, high_open=True),
 }
 
 
 def strong_view(key, images, flip, magnitude=None, cutout_fraction=0.5, op_probability=1.0,
-                cutout_min_fraction=0.0):
+                cutout_min_fraction=0.0, geometry="centred"):
   """A(u): weak flip-and-shift, RandAugment, then Cutout.
 
   RandAugment (Cubuk et al., 2020) draws every op's magnitude from its range
   when `magnitude` is None (FixMatch's, `augment.strong` with the defaults),
-  else uses m of every op's range; each op is kept with `op_probability`.
-  Cutout's side (DeVries & Taylor, 2017) is a uniform fraction in
-  [cutout_min_fraction, cutout_fraction] of the image's.
+  else uses m of every op's range; each op is kept with `op_probability`;
+  `geometry` is one of GEOMETRIES (module docstring). Cutout's side (DeVries
+  & Taylor, 2017) is a uniform fraction in [cutout_min_fraction,
+  cutout_fraction] of the image's.
   """
   weak_key, randaugment_key, cutout_key = jax.random.split(key, 3)
   images = augment.weak(weak_key, images, flip=flip)
-  images = augment.randaugment(randaugment_key, images, magnitude=magnitude,
-                               op_probability=op_probability)
+  reference = geometry == "reference"
+  images = augment.randaugment(
+      randaugment_key, images, magnitude=magnitude, op_probability=op_probability,
+      policy=augment.REFERENCE_GEOMETRY_POLICY if reference else None, nearest=reference)
   return augment.cutout(cutout_key, images, max_size_fraction=cutout_fraction,
                         min_size_fraction=cutout_min_fraction)
 
@@ -105,7 +117,8 @@ def views(keys, batch, flip, opts, strong=None):
   if strong is None:
     strong_images = strong_view(strong_key, unlabeled, flip, opts.strong_magnitude,
                                 opts.cutout_fraction, getattr(opts, "strong_op_probability", 1.0),
-                                getattr(opts, "cutout_min_fraction", 0.0))
+                                getattr(opts, "cutout_min_fraction", 0.0),
+                                getattr(opts, "strong_geometry", "centred"))
   else:
     strong_images = strong(strong_key, unlabeled)
   return [augment.weak(labeled_key, augment.to_float(batch["image"]), flip=flip),

@@ -65,3 +65,50 @@ def test_per_image_angles_under_vmap(images):
   out = jax.vmap(augment.rotate)(images, angles)
   np.testing.assert_array_equal(out[0], images[0])
   assert not np.allclose(out[3], images[3])
+
+
+def _pil_grey(image_uint8, op):
+  from PIL import Image
+  return np.asarray(op(Image.fromarray(image_uint8)))
+
+
+@pytest.mark.parametrize("rate", [0.2137, -0.2561])
+def test_corner_shears_with_nearest_pixels_are_pils_transform(rate):
+  """REFERENCE_GEOMETRY_POLICY's shears are the reference code's PIL calls, pixel for pixel.
+
+  (At rates like 0.2 some locations fall exactly half-way between pixels and
+  float32 and PIL's float64 may break the tie differently: not tested.)
+  """
+  from PIL import Image
+  from jaxssl.augment import geometric
+  image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+  grey = (128, 128, 128)
+  for matrix, data in ((geometric.shear_x_corner_matrix, (1, rate, 0, 0, 1, 0)),
+                       (geometric.shear_y_corner_matrix, (1, 0, 0, rate, 1, 0))):
+    ours = augment.warp(augment.to_float(image), matrix(rate, 32, 32), FILL, nearest=True)
+    expected = _pil_grey(image, lambda im: im.transform(im.size, Image.AFFINE, data,
+                                                        fillcolor=grey))
+    np.testing.assert_array_equal(np.round(np.asarray(ours) * 255).astype(np.uint8), expected)
+
+
+def test_nearest_rotation_reads_the_pixels_pil_reads():
+  """Nearest-pixel rotation about the centre agrees with PIL's `rotate` but on rounding ties."""
+  from PIL import Image
+  from jaxssl.augment import geometric
+  image = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+  ours = augment.warp(augment.to_float(image), geometric.rotation_matrix(20.0, 32, 32), FILL,
+                      nearest=True)
+  expected = _pil_grey(image, lambda im: im.rotate(20.0, fillcolor=(128, 128, 128)))
+  same = np.all(np.round(np.asarray(ours) * 255).astype(np.uint8) == expected, axis=-1)
+  assert same.mean() > 0.99
+  # Nearest reads copy pixels: every output value is an input value or the fill.
+  values = set(np.unique(image)) | {128}
+  assert set(np.unique(np.round(np.asarray(ours) * 255).astype(np.uint8))) <= values
+
+
+def test_reference_geometry_translates_by_whole_pixels():
+  policy = augment.REFERENCE_GEOMETRY_POLICY
+  matrix = policy["TranslateX"].matrix(0.29, 32, 32)  # 0.29 * 32 = 9.28 -> 9 pixels
+  np.testing.assert_allclose(np.asarray(matrix)[:2, 2], [0.0, -9.0])
+  matrix = policy["TranslateY"].matrix(-0.29, 32, 32)  # toward zero: -9, not -10
+  np.testing.assert_allclose(np.asarray(matrix)[:2, 2], [9.0, 0.0])

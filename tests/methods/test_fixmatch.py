@@ -122,6 +122,24 @@ def test_reference_code_strong_view_keeps_the_paper_views_stream(tiny_config):
   assert not np.array_equal(reference, paper)
 
 
+def test_reference_geometry_changes_only_the_geometric_ops():
+  """The same draws; only images whose ops include a warp differ, and those copy pixels."""
+  images = jnp.round(jax.random.uniform(jax.random.key(0), (64, 16, 16, 3)) * 255) / 255
+  key = jax.random.key(1)
+  indices, parameters = augment.rand_augment.draw_ops(key, 64, magnitude=None)
+  centred = augment.rand_augment.apply_ops(images, indices, parameters)
+  reference = augment.rand_augment.apply_ops(images, indices, parameters,
+                                             augment.REFERENCE_GEOMETRY_POLICY, nearest=True)
+  names = list(augment.FIXMATCH_POLICY)
+  geometric = np.array([[isinstance(augment.FIXMATCH_POLICY[names[i]], augment.GeometricOp)
+                         for i in row] for row in np.asarray(indices)])
+  differs = np.any(np.asarray(centred) != np.asarray(reference), axis=(1, 2, 3))
+  assert not np.any(differs & ~geometric.any(axis=1))
+  assert np.mean(differs[geometric.any(axis=1)]) > 0.8
+  view = fixmatch.strong_view(key, images, True, geometry="reference")
+  assert view.shape == images.shape and bool(jnp.all((view >= 0) & (view <= 1)))
+
+
 def test_cutout_bounds_out_of_order_are_refused(tiny_config):
   config = tiny_config
   config.method.cutout_min_fraction = config.method.cutout_fraction + 0.1
