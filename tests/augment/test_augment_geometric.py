@@ -3,8 +3,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from PIL import Image
 
 from jaxssl import augment
+from jaxssl.augment import geometric
 
 FILL = 0.5
 
@@ -68,7 +70,6 @@ def test_per_image_angles_under_vmap(images):
 
 
 def _pil_grey(image_uint8, op):
-  from PIL import Image
   return np.asarray(op(Image.fromarray(image_uint8)))
 
 
@@ -79,8 +80,6 @@ def test_corner_shears_with_nearest_pixels_are_pils_transform(rate):
   (At rates like 0.2 some locations fall exactly half-way between pixels and
   float32 and PIL's float64 may break the tie differently: not tested.)
   """
-  from PIL import Image
-  from jaxssl.augment import geometric
   image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
   grey = (128, 128, 128)
   for matrix, data in ((geometric.shear_x_corner_matrix, (1, rate, 0, 0, 1, 0)),
@@ -93,8 +92,6 @@ def test_corner_shears_with_nearest_pixels_are_pils_transform(rate):
 
 def test_nearest_rotation_reads_the_pixels_pil_reads():
   """Nearest-pixel rotation about the centre agrees with PIL's `rotate` but on rounding ties."""
-  from PIL import Image
-  from jaxssl.augment import geometric
   image = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
   ours = augment.warp(augment.to_float(image), geometric.rotation_matrix(20.0, 32, 32), FILL,
                       nearest=True)
