@@ -16,7 +16,10 @@ its `Range`, integer ranges in equal cells, as RandAugment's random draws).
 
 (the reference code's table, libml/ctaugment.py of google-research/remixmatch,
 without Blur, Rescale and Cutout-as-an-op, which have no op here; Cutout
-follows every strong view anyway). Weights are one array [16 ops, 17 bins],
+follows every strong view anyway). Translations are a fraction of the side as
+the paper describes them; the reference code passes (2 v - 1) 0.3 to PIL's
+affine transform as pixels, which under its nearest-pixel sampling leaves
+the image unchanged. Weights are one array [16 ops, 17 bins],
 the bins past an op's count unused: device state that a method keeps in its
 `extra` and updates inside the compiled step.
 
