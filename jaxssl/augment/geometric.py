@@ -39,11 +39,6 @@ def warp(images, matrix, fill=DEFAULT_FILL, nearest=False):
       jnp.arange(width, dtype=jnp.float32), indexing="ij")
   source_rows = matrix[0, 0] * rows + matrix[0, 1] * cols + matrix[0, 2]
   source_cols = matrix[1, 0] * rows + matrix[1, 1] * cols + matrix[1, 2]
-  if nearest:
-    source_rows, source_cols = jnp.floor(source_rows + 0.5), jnp.floor(source_cols + 0.5)
-  top, left = jnp.floor(source_rows), jnp.floor(source_cols)
-  row_weight = (source_rows - top)[..., None]
-  col_weight = (source_cols - left)[..., None]
   pixels = images.reshape(*images.shape[:-3], height * width, channels)
 
   def read(row, col):
@@ -55,6 +50,11 @@ def warp(images, matrix, fill=DEFAULT_FILL, nearest=False):
     values = values.reshape(*images.shape[:-3], height, width, channels)
     return jnp.where(inside[..., None], values, jnp.asarray(fill, images.dtype))
 
+  if nearest:  # one read: the pixel whose centre is nearest
+    return read(jnp.floor(source_rows + 0.5), jnp.floor(source_cols + 0.5))
+  top, left = jnp.floor(source_rows), jnp.floor(source_cols)
+  row_weight = (source_rows - top)[..., None]
+  col_weight = (source_cols - left)[..., None]
   upper = read(top, left) * (1 - col_weight) + read(top, left + 1) * col_weight
   lower = (read(top + 1, left) * (1 - col_weight)
            + read(top + 1, left + 1) * col_weight)
