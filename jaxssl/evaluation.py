@@ -1,4 +1,4 @@
-"""Eval-mode predictions and test accuracy, in padded batches sharded over the mesh.
+"""Eval-mode predictions, confusion matrices and test accuracy, in padded batches over the mesh.
 
 Used by the train loop (test accuracy of the raw and EMA weights), by Noisy
 Student's pseudo-labelling (a teacher's predictions on the unlabeled set) and
@@ -57,11 +57,29 @@ class Predictor:
         params, batch_stats,
         eval_batches(images, np.zeros(len(images), np.int32), self.batch_size))
 
-  def accuracy(self, params, batch_stats, batches: Iterable) -> float:
-    """Top-1 accuracy over (batch, mask) pairs holding images and labels."""
-    correct = total = 0
+  def confusion_matrix(self, params, batch_stats, batches: Iterable,
+                       num_classes: int) -> np.ndarray:
+    """Counts [K, K] over (batch, mask) pairs of images and labels: row = true class, column = predicted."""
+    counts = np.zeros((num_classes, num_classes), np.int64)
     for batch, mask in batches:
       predicted = self.logits_of_batches(params, batch_stats, [(batch, mask)]).argmax(-1)
-      correct += int(np.sum(predicted == batch["label"][mask]))
-      total += int(np.sum(mask))
-    return correct / total
+      np.add.at(counts, (batch["label"][mask], predicted), 1)
+    return counts
+
+
+def accuracy(confusion: np.ndarray) -> float:
+  """Top-1 accuracy of a confusion matrix: its trace over its total."""
+  return float(np.trace(confusion) / np.sum(confusion))
+
+
+def weakest_class(confusion: np.ndarray) -> str:
+  """The class with the lowest recall and where its images went, e.g. "3: 12 of 37 right, 20 called 9"."""
+  totals = confusion.sum(axis=1)
+  recall = np.divide(np.diag(confusion), totals, out=np.ones(len(totals)), where=totals > 0)
+  worst = int(np.argmin(recall))
+  text = f"{worst}: {confusion[worst, worst]} of {totals[worst]} right"
+  mistakes = confusion[worst].copy()
+  mistakes[worst] = 0
+  if mistakes.any():
+    text += f", {mistakes.max()} called {int(np.argmax(mistakes))}"
+  return text

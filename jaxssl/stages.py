@@ -285,14 +285,16 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     summaries.append({
         "stage": stage.name, "image_size": _image_shape(stage.config, native)[0],
         "steps": results["steps"], **stage.summary(workdir),
-        **{key: results[key] for key in ("accuracy", "ema_accuracy") if key in results}})
-  final = summaries[-1]
+        **{key: results[key] for key in train.ACCURACY_KEYS.values() if key in results}})
+  final, final_confusion = summaries[-1], results.get("test_confusion")
   results = {
       "method": config.method.name, "source": config.data.source,
       "num_labeled": config.data.num_labeled, "seed": config.seed,
       "split_seed": config.data.split_seed, "steps": final["steps"], "runner": config.runner,
       "stages": summaries,
-      **{key: final[key] for key in ("accuracy", "ema_accuracy") if key in final}}
+      **{key: final[key] for key in train.ACCURACY_KEYS.values() if key in final}}
+  if final_confusion is not None:  # absent from a stage finished before confusions were recorded
+    results["test_confusion"] = final_confusion
   if jax.process_index() == 0:
     metrics_log.write_results(workdir, results)
   return results

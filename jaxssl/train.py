@@ -276,20 +276,31 @@ def make_step(exp: Experiment, key: jax.Array):
                  compiler_options=compiler.jit_options())
 
 
-def evaluate(exp: Experiment, state: TrainState) -> dict[str, float]:
-  """Test accuracy of the raw (method's eval) weights and of their EMA.
+# The weights evaluated, by name, and the key of their accuracy in metrics.jsonl and results.json.
+ACCURACY_KEYS = {"raw": "accuracy", "ema": "ema_accuracy"}
 
-  Both are evaluated with the run's batch-norm running averages, which track
-  the raw weights; the EMA of the weights does not average them. This is what
-  the FixMatch reference code does: its EMA covers the trainable variables
-  only, and batch-norm moving statistics are not trainable.
+
+def evaluate(exp: Experiment, state: TrainState) -> dict[str, np.ndarray]:
+  """Test confusion matrices of the raw (method's eval) weights and of their EMA.
+
+  Keyed "raw" and "ema" (see ACCURACY_KEYS). Both are evaluated with the
+  run's batch-norm running averages, which track the raw weights; the EMA of
+  the weights does not average them. This is what the FixMatch reference
+  code does: its EMA covers the trainable variables only, and batch-norm
+  moving statistics are not trainable.
   """
-  candidates = {"accuracy": exp.method.eval_params(state.params, state.extra)}
+  candidates = {"raw": exp.method.eval_params(state.params, state.extra)}
   if exp.config.eval_ema_decay:
-    candidates["ema_accuracy"] = state.eval_ema.ema
-  return {name: exp.predictor.accuracy(params, state.batch_stats,
-                                       exp.source.test_batches(exp.predictor.batch_size))
+    candidates["ema"] = state.eval_ema.ema
+  return {name: exp.predictor.confusion_matrix(
+              params, state.batch_stats, exp.source.test_batches(exp.predictor.batch_size),
+              exp.num_classes)
           for name, params in candidates.items()}
+
+
+def accuracies(confusions: dict[str, np.ndarray]) -> dict[str, float]:
+  """{"accuracy": ..., "ema_accuracy": ...} of `evaluate`'s confusion matrices."""
+  return {ACCURACY_KEYS[name]: evaluation.accuracy(m) for name, m in confusions.items()}
 
 
 def check_finite(metrics: dict, step: int, checkpointer, config) -> None:
@@ -342,7 +353,7 @@ def train(config: ml_collections.ConfigDict, workdir: str,
   pending_metrics = []  # device arrays; read only at log points
   start_time = time.perf_counter()
 
-  step, dispatches = start_step, 0
+  step, dispatches, confusions = start_step, 0, None
   with preemption.StopSignals() as stop_signals:
     while step < config.total_steps:
       shared, per_step = exp.source.next_inputs(config.steps_per_dispatch)
@@ -358,11 +369,11 @@ def train(config: ml_collections.ConfigDict, workdir: str,
         writer.write(step, "train", means)
         check_finite(means, step, checkpointer, config)
       if step % config.eval_every == 0 or step >= config.total_steps:
-        accuracies = evaluate(exp, state)
-        evals.append({"step": step, **accuracies})
-        writer.write(step, "eval", accuracies)
+        confusions = evaluate(exp, state)
+        evals.append({"step": step, **accuracies(confusions)})
+        writer.write(step, "eval", accuracies(confusions))
         logging.info("eval step %d: %s", step,
-                     "  ".join(f"{k}={v:.2%}" for k, v in accuracies.items()))
+                     "  ".join(f"{k}={v:.2%}" for k, v in accuracies(confusions).items()))
       interrupted = stop_signals.requested(dispatches)
       if (step % config.checkpoint_every == 0 or step >= config.total_steps
           or interrupted):
@@ -374,13 +385,17 @@ def train(config: ml_collections.ConfigDict, workdir: str,
         raise preemption.Preempted(step, stop_signals.signal_number, workdir)
   checkpointer.close()
   writer.close()
+  if confusions is None:  # resumed from the final checkpoint: nothing trained, nothing evaluated
+    confusions = evaluate(exp, state)
 
   results = {
       "method": config.method.name, "source": config.data.source,
       "num_labeled": config.data.num_labeled, "seed": config.seed,
       "split_seed": config.data.split_seed, "steps": step,
       "train_seconds_this_attempt": time.perf_counter() - start_time,
-      **metrics_log.summarize(evals, ("accuracy", "ema_accuracy")),
+      **metrics_log.summarize(evals, tuple(ACCURACY_KEYS.values())),
+      # The last evaluation's counts: row = true class, column = predicted.
+      "test_confusion": {name: m.tolist() for name, m in confusions.items()},
   }
   if is_chief:
     metrics_log.write_results(workdir, results)
@@ -393,9 +408,12 @@ def format_results(results: dict) -> str:
   labels = "all" if results["num_labeled"] < 0 else results["num_labeled"]
   lines = [f"{results['method']} on {results['source']} "
            f"({labels} labels, seed {results['seed']}, {results['steps']} steps):"]
-  for key in ("accuracy", "ema_accuracy"):
+  for name, key in ACCURACY_KEYS.items():
     if key in results:
       r = results[key]
       lines.append(f"  {key:13s} final {r['final']:.2%}  best {r['best']:.2%}  "
                    f"median of last 20 evals {r['median_last_20']:.2%}")
+    if name in results.get("test_confusion", {}):
+      weakest = evaluation.weakest_class(np.asarray(results["test_confusion"][name]))
+      lines.append(f"  {'':13s} weakest class {weakest}")
   return "\n".join(lines)

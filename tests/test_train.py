@@ -64,6 +64,11 @@ def test_supervised_all_labels_reaches_95_percent(tmp_path):
   assert results["accuracy"]["final"] >= 0.95
   on_disk = json.loads((tmp_path / "results.json").read_text())
   assert on_disk["accuracy"]["final"] == results["accuracy"]["final"]
+  # The last evaluation's confusion matrix: one row per digit, the test set's 360 images.
+  confusion = np.array(on_disk["test_confusion"]["raw"])
+  assert confusion.shape == (10, 10) and confusion.sum() == 360
+  assert np.trace(confusion) / 360 == results["accuracy"]["final"]
+  assert "weakest class" in train.format_results(on_disk)
   assert (tmp_path / "metrics.jsonl").exists()
 
 
