@@ -370,10 +370,11 @@ def train(config: ml_collections.ConfigDict, workdir: str,
         check_finite(means, step, checkpointer, config)
       if step % config.eval_every == 0 or step >= config.total_steps:
         confusions = evaluate(exp, state)
-        evals.append({"step": step, **accuracies(confusions)})
-        writer.write(step, "eval", accuracies(confusions))
+        accuracy = accuracies(confusions)
+        evals.append({"step": step, **accuracy})
+        writer.write(step, "eval", accuracy)
         logging.info("eval step %d: %s", step,
-                     "  ".join(f"{k}={v:.2%}" for k, v in accuracies(confusions).items()))
+                     "  ".join(f"{k}={v:.2%}" for k, v in accuracy.items()))
       interrupted = stop_signals.requested(dispatches)
       if (step % config.checkpoint_every == 0 or step >= config.total_steps
           or interrupted):
