@@ -1,11 +1,11 @@
-"""FixMatch on digits across labeled splits and training seeds, next to LabelSpreading.
+"""FixMatch (or another method) on digits across labeled splits and training seeds, next to LabelSpreading.
 
     python benchmarks/fixmatch_digits_seeds.py [--split_seeds 0-9] [--train_seeds 1-5] \
         [--labels 20] [--root runs/fixmatch_digits_seeds] [--set method.threshold=0.9 ...] \
-        [--out benchmarks/results/fixmatch_digits_seeds.md]
+        [--method comatch] [--out benchmarks/results/fixmatch_digits_seeds.md]
 
 Two tables, both with 20 labels by default:
-- one row per labeled split (split seed s, trained with seed s): FixMatch's
+- one row per labeled split (split seed s, trained with seed s): the method's
   test accuracy (EMA weights, end of training) and scikit-learn's
   LabelSpreading (kNN graph, k = 7, alpha = 0.2; Zhou et al., 2004) on the
   SAME labeled images, and the margin between them;
@@ -30,6 +30,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from jaxssl import data, stages, sweep  # noqa: E402
 
+# Table headings for the configs' names; others are shown as named.
+DISPLAY_NAMES = {"fixmatch": "FixMatch", "comatch": "CoMatch"}
 CONFIGS = str(pathlib.Path(__file__).resolve().parent.parent / "configs")
 
 
@@ -56,12 +58,13 @@ def label_spreading_accuracy(dataset: data.Dataset, labeled: np.ndarray) -> floa
   return float(np.mean(predicted == dataset.test_labels))
 
 
-def train_run(root: str, labels: int, split_seed: int, train_seed: int, overrides: dict) -> dict:
+def train_run(root: str, labels: int, split_seed: int, train_seed: int, overrides: dict,
+              method: str = "fixmatch") -> dict:
   workdir = os.path.join(root, f"labels{labels}", f"split{split_seed}_train{train_seed}")
   results_path = os.path.join(workdir, "results.json")
   if os.path.exists(results_path):
     return json.loads(pathlib.Path(results_path).read_text())
-  config = sweep.load_config("fixmatch", f"digits,labels={labels},seed={split_seed}", CONFIGS)
+  config = sweep.load_config(method, f"digits,labels={labels},seed={split_seed}", CONFIGS)
   config.seed = train_seed
   sweep.apply_overrides(config, overrides)
   return stages.run(config, workdir)
@@ -91,43 +94,47 @@ def main():
   parser.add_argument("--labels", type=int, default=20)
   parser.add_argument("--root", default="runs/fixmatch_digits_seeds")
   parser.add_argument("--set", action="append", default=[], help="key=value override")
+  parser.add_argument("--method", default="fixmatch", help="a config in configs/")
   parser.add_argument("--out", default=None)
   args = parser.parse_args()
   overrides = sweep.parse_overrides(args.set)
   dataset = data.load_source("digits")
 
-  split_rows, split_columns = [], {"LabelSpreading": [], "FixMatch": [], "margin": []}
+  name = DISPLAY_NAMES.get(args.method, args.method)
+  split_rows, split_columns = [], {"LabelSpreading": [], name: [], "margin": []}
   for split_seed in seeds(args.split_seeds):
     labeled = data.labeled_split(dataset.train_labels, args.labels, dataset.num_classes,
                                  split_seed)
     spreading = label_spreading_accuracy(dataset, labeled)
-    fixmatch = accuracy(train_run(args.root, args.labels, split_seed, split_seed, overrides))
-    for name, value in zip(split_columns, (spreading, fixmatch, fixmatch - spreading)):
-      split_columns[name].append(value)
-    split_rows.append(f"| {split_seed} | {100 * spreading:.2f} | {100 * fixmatch:.2f} | "
-                      f"{100 * (fixmatch - spreading):+.2f} |")
+    score = accuracy(train_run(args.root, args.labels, split_seed, split_seed, overrides,
+                               args.method))
+    for column, value in zip(split_columns, (spreading, score, score - spreading)):
+      split_columns[column].append(value)
+    split_rows.append(f"| {split_seed} | {100 * spreading:.2f} | {100 * score:.2f} | "
+                      f"{100 * (score - spreading):+.2f} |")
     print(split_rows[-1], flush=True)
 
   first_split = seeds(args.split_seeds)[0]
-  seed_rows, seed_columns = [], {"FixMatch": []}
+  seed_rows, seed_columns = [], {name: []}
   for train_seed in seeds(args.train_seeds):
-    fixmatch = accuracy(train_run(args.root, args.labels, first_split, train_seed, overrides))
-    seed_columns["FixMatch"].append(fixmatch)
-    seed_rows.append(f"| {train_seed} | {100 * fixmatch:.2f} |")
+    score = accuracy(train_run(args.root, args.labels, first_split, train_seed, overrides,
+                               args.method))
+    seed_columns[name].append(score)
+    seed_rows.append(f"| {train_seed} | {100 * score:.2f} |")
     print(seed_rows[-1], flush=True)
 
   text = "\n".join([
-      f"FixMatch on digits, {args.labels} labels (configs/fixmatch.py digits preset"
+      f"{name} on digits, {args.labels} labels (configs/{args.method}.py digits preset"
       + (f", overrides {overrides}" if overrides else "") + "): test accuracy (%) of the EMA "
       "weights at the end of training. Written by benchmarks/fixmatch_digits_seeds.py.",
       "",
       "### Across labeled splits (split seed = training seed), next to LabelSpreading",
       "",
-      "| split seed | LabelSpreading (kNN k=7, alpha=0.2) | FixMatch | FixMatch - LabelSpreading |",
+      f"| split seed | LabelSpreading (kNN k=7, alpha=0.2) | {name} | {name} - LabelSpreading |",
       "|---|---|---|---|", *split_rows, *summary_rows(split_columns), "",
       f"### Across training seeds on split seed {first_split}",
       "",
-      "| training seed | FixMatch |", "|---|---|", *seed_rows, *summary_rows(seed_columns), ""])
+      f"| training seed | {name} |", "|---|---|", *seed_rows, *summary_rows(seed_columns), ""])
   if args.out:
     pathlib.Path(args.out).write_text(text)
   print(text)
