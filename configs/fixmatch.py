@@ -50,7 +50,8 @@ def _digits(config):
   """8x8 grey digits on 2 CPU cores: minutes, not days (tuned here, not a paper's setting).
 
   The paper's loss, threshold, mu, optimizer and schedule shape are kept; B,
-  steps and the EMA decay shrink to fit a few thousand steps.
+  steps and the EMA decay shrink to fit a few thousand steps, and the weight
+  decay grows (below).
 
   The strong view is milder than the paper's: RandAugment at a fixed half of
   every op's range (magnitude 0.5) instead of a random magnitude over the full
@@ -72,7 +73,17 @@ def _digits(config):
   reported in benchmarks/results/fixmatch_digits_seeds.md): ahead of
   LabelSpreading on all ten of those splits.
 
-  It does not rescue every split or seed. Training seed 3 on split 0 ends
+  Weight decay is 5e-3, ten times the paper's 5e-4. With two labeled images
+  a class, the network can fit an atypical labeled image as an exception
+  while the unlabeled images around it take another label; a larger decay
+  makes such exceptions costlier. Chosen on tuning splits 50-59 and training
+  seeds 60-64 only (benchmarks/results/fixmatch_digits_seeds.md): mean over
+  the ten splits 94.6 -> 95.2%, worst split 83.9 -> 85.0% (split 53), split
+  54 89.4 -> 98.6% (its 1s, called "6" at 5e-4, all right); it costs up to
+  2.2 points on four of splits 55-59; training seeds 60-64 on split 50 go
+  from 94.7-97.5% to 96.1-98.1%.
+
+  At 5e-4 it did not rescue every split or seed. Training seed 3 on split 0 ended
   at 92.2% (96.7% before a change of rounding: one run of this preset is
   2-4 points from another). On reported split seed 9 (85.0%; 84.7% before,
   below LabelSpreading's 86.1%) and tuning split 53 (83.9%) the labeled 3s are
@@ -85,9 +96,10 @@ def _digits(config):
   pass the threshold after the rescaling. Nothing tried on split 53 moved it
   out of 79-86%: Cutout at most a quarter of the side or none (82.8, 84.7%),
   threshold 0.98 or 0.8 (81.7; 84.4% when stopped at step 1,250), strong
-  magnitude 0.3 (85.8%), weight decay 5e-3 (85.0%; it costs up to 2.2
-  points on splits 55-59), width 64 (84.7% at step
-  1,750), a strong view of the labeled images
+  magnitude 0.3 (85.8%), weight decay 5e-3 (85.0%), width 64 (84.7% at step
+  1,750), class prices that force an equal share of pseudo-labels per class
+  (73.3 and 76.4% at step sizes 0.05 and 0.01: the 3s stay "9", the 9s
+  become "1" and the 1s "3", a balanced permutation), a strong view of the labeled images
   in the supervised term (83.9%; with weight decay 5e-3 79.2%), FlexMatch's
   and FreeMatch's class-wise thresholds (84.7, 81.1%). Linking an atypical
   labeled image to its class's cluster needs more than a threshold or an
@@ -99,3 +111,5 @@ def _digits(config):
   presets.fixmatch_digits(config)
   config.method.distribution_alignment = True
   config.method.alignment_momentum = 0.99
+  # 10x the paper's weight decay: see "Weight decay" in the docstring above.
+  config.optimizer.weight_decay = 5e-3
