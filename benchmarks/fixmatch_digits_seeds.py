@@ -1,4 +1,4 @@
-"""FixMatch (or another method) on digits across labeled splits and training seeds, next to LabelSpreading.
+"""A method (FixMatch by default) on digits over labeled splits and training seeds, vs LabelSpreading.
 
     python benchmarks/fixmatch_digits_seeds.py [--split_seeds 0-9] [--train_seeds 1-5] \
         [--labels 20] [--root runs/fixmatch_digits_seeds] [--set method.threshold=0.9 ...] \
