@@ -1,13 +1,13 @@
-"""FixMatch's learning curve on CIFAR-10 against the reference curve.
+"""FixMatch's (or another method's) learning curve on CIFAR-10 against the reference curve.
 
     python benchmarks/cifar10_curve.py --source=folder:/data/cifar10 --steps=20000 \
         [--labels=250] [--split_seed=0] [--dtype=bfloat16] [--eval_every=2000] \
         [--set method.distribution_alignment=True ...] [--workdir=runs/cifar10_curve] \
-        [--name=fixmatch_bf16] [--report_only]
+        [--name=fixmatch_bf16] [--method=fixmatch] [--report_only]
 
-Trains configs/fixmatch.py's CIFAR-10 preset (WRN-28-2, B = 64, mu = 7, the
-2^20-step cosine schedule: `optimizer.schedule_steps` stays 2^20 whatever
---steps is) for --steps steps, evaluating every --eval_every, and writes to
+Trains configs/<method>.py's CIFAR-10 preset (FixMatch's by default; WRN-28-2,
+B = 64, mu = 7, the 2^20-step cosine schedule: `optimizer.schedule_steps`
+stays 2^20 whatever --steps is) for --steps steps, evaluating every --eval_every, and writes to
 benchmarks/results/:
   cifar10_curve_<name>.md    EMA and raw test accuracy, mask rate, accuracy of the
                              masked pseudo-labels and steps/s at every evaluation,
@@ -25,7 +25,8 @@ nearest each step. Those runs are ShrinkMatch: FixMatch + distribution
 alignment (the mean prediction of the last 32 batches) plus its shrunk-class
 loss on the uncertain images; the repository logs FixMatch + DA alone only on
 CIFAR-100 and STL-10, where it trails ShrinkMatch (benchmarks/results/
-cifar10_differences.md). The bands are an upper reference for FixMatch + DA.
+cifar10_differences.md). The bands are an upper reference for FixMatch + DA;
+`--method=shrinkmatch` trains the method of the logs themselves.
 """
 
 import argparse
@@ -51,7 +52,7 @@ def reference_at(step: int) -> str:
 
 def curve_config(args):
   config = sweep.load_config(
-      "fixmatch", f"cifar10,labels={args.labels},seed={args.split_seed}", str(ROOT / "configs"))
+      args.method, f"cifar10,labels={args.labels},seed={args.split_seed}", str(ROOT / "configs"))
   config.data.source = args.source
   config.optimizer.schedule_steps = config.total_steps  # the paper's 2^20 steps
   config.total_steps = args.steps
@@ -84,7 +85,7 @@ def curve_rows(records: list[dict]) -> list[dict]:
 def write_report(rows: list[dict], config, name: str, out_dir: pathlib.Path,
                  overrides: list[str]) -> str:
   lines = [
-      f"FixMatch on {config.data.source}, {config.data.num_labeled} labels, split seed "
+      f"{config.method.name} on {config.data.source}, {config.data.num_labeled} labels, split seed "
       f"{config.data.split_seed}, {config.dtype}, {config.model.name}-"
       f"{config.model.kwargs.depth}-{config.model.kwargs.width}, schedule horizon "
       f"{config.optimizer.schedule_steps} steps, overrides: {' '.join(overrides) or 'none'}. "
@@ -101,7 +102,7 @@ def write_report(rows: list[dict], config, name: str, out_dir: pathlib.Path,
   (out_dir / f"cifar10_curve_{name}.md").write_text(text)
   plots.learning_curve_with_reference(
       rows, REFERENCE, str(out_dir / f"cifar10_curve_{name}.png"),
-      title=f"FixMatch, CIFAR-10 {config.data.num_labeled} labels ({name})")
+      title=f"{config.method.name}, CIFAR-10 {config.data.num_labeled} labels ({name})")
   return text
 
 
@@ -117,6 +118,7 @@ def main():
   parser.add_argument("--set", action="append", default=[], help="key=value override")
   parser.add_argument("--workdir", default="runs/cifar10_curve")
   parser.add_argument("--name", default="fixmatch")
+  parser.add_argument("--method", default="fixmatch", help="a config in configs/")
   parser.add_argument("--out_dir", default=str(ROOT / "benchmarks" / "results"))
   parser.add_argument("--report_only", action="store_true",
                       help="write the report from the workdir's metrics without training")

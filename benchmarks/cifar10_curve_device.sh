@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FixMatch's CIFAR-10 curve, two variants side by side on one GPU, in one call.
+# CIFAR-10 curves of FixMatch (or ShrinkMatch), two variants side by side on one GPU, in one call.
 #
 #   OUT=<folder> bash benchmarks/cifar10_curve_device.sh [extra cifar10_curve.py flags]
 #
@@ -7,18 +7,20 @@
 # the CIFAR-10 JPEG tarball at .data/cifar10-jpeg.tar.gz and, where the machine
 # lacks ml_collections, dm-pix or tensorboardX, their wheels in .whl/ (both
 # folders git-ignored). It trains
+#   shrinkmatch   configs/shrinkmatch.py's CIFAR-10 preset: the method of the
+#                 reference curve's logs (FixMatch + DA over ~32 batches + the
+#                 shrunk-class loss), to tell our pipeline's gap from the method's, and
 #   fixmatch_da32  configs/fixmatch.py's CIFAR-10 preset + distribution alignment
 #                 over the reference curve's horizon (its code divides by the mean
-#                 prediction of the last 32 batches; an average at momentum 0.97), and
-#   fixmatch_da32_refview  the same with the reference code's whole strong
-#                 view: each RandAugment op kept with probability 0.5, Cutout
-#                 always half the side, and its PIL geometry (nearest pixel,
-#                 shears about the corner, whole-pixel shifts),
-# (VARIANTS, a list of names, picks others: fixmatch_da32_cta has CTAugment as
-# the strong view (the reference repository's main FixMatch); fixmatch_da is alignment at the
-# preset's momentum 0.999, fixmatch_da_refview adds the reference code's strong
-# view (each RandAugment op kept with probability 0.5, Cutout always half the
-# side), fixmatch_da_f32 is fixmatch_da in float32; all three ran on 2026-11-30),
+#                 prediction of the last 32 batches; an average at momentum 0.97),
+# (VARIANTS, a list of names, picks others: fixmatch_da32_refview is fixmatch_da32
+# with the reference code's whole strong view: each RandAugment op kept with
+# probability 0.5, Cutout always half the side, and its PIL geometry (nearest
+# pixel, shears about the corner, whole-pixel shifts); fixmatch_da32_cta has
+# CTAugment as the strong view (the reference repository's main FixMatch);
+# fixmatch_da is alignment at the preset's momentum 0.999, fixmatch_da_refview
+# adds the reference code's RandAugment probability and Cutout, fixmatch_da_f32 is
+# fixmatch_da in float32; those three ran on 2026-11-30),
 # 250 labels, split seed 0, bfloat16, STEPS steps (default 20k) of the 2^20-step
 # schedule. The first runs alone until it has logged LEAD_STEPS steps, so its
 # first steps/s figures are those of one run on the GPU. Each run is stopped
@@ -61,7 +63,8 @@ run_until_deadline() {  # name, then flags: trains in the background until DEADL
 }
 
 DA32="--set method.distribution_alignment=True --set method.alignment_momentum=0.97"
-declare -A FLAGS=([fixmatch_da]="--set method.distribution_alignment=True"
+declare -A FLAGS=([shrinkmatch]="--method=shrinkmatch"
+  [fixmatch_da]="--set method.distribution_alignment=True"
   [fixmatch_da_refview]="--set method.distribution_alignment=True \
   --set method.strong_op_probability=0.5 --set method.cutout_min_fraction=0.5"
   [fixmatch_da_f32]="--set method.distribution_alignment=True --dtype=float32"
@@ -69,7 +72,7 @@ declare -A FLAGS=([fixmatch_da]="--set method.distribution_alignment=True"
   [fixmatch_da32_cta]="$DA32 --set method.strong_augment=ctaugment"
   [fixmatch_da32_refview]="$DA32 --set method.strong_op_probability=0.5 \
   --set method.cutout_min_fraction=0.5 --set method.strong_geometry=reference")
-read -r -a NAMES <<< "${VARIANTS:-fixmatch_da32 fixmatch_da32_refview}"
+read -r -a NAMES <<< "${VARIANTS:-shrinkmatch fixmatch_da32}"
 run_until_deadline "${NAMES[0]}" ${FLAGS[${NAMES[0]}]} "$@"
 while [ "$(logged_steps "${NAMES[0]}")" -lt "$LEAD_STEPS" ] && [ $((SECONDS - START)) -lt 240 ] \
     && jobs %1 > /dev/null 2>&1; do

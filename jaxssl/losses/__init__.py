@@ -38,6 +38,7 @@ from jaxssl.losses.pseudo_label import (confidence_mask, confident_pseudo_label_
                                         update_marginal)
 from jaxssl.losses.schedules import (TSA_SCHEDULES, cosine_rampup, linear_rampup, sigmoid_rampup,
                                      tsa_threshold)
+from jaxssl.losses.shrinking import shrunk_class_loss, shrunk_class_space
 from jaxssl.losses.teachers import (averaging_decay, ema_teacher, init_teacher,
                                     temporal_ensemble_target, temporal_ensemble_update,
                                     update_teacher)
@@ -89,6 +90,8 @@ __all__ = [
     "ring_buffer_write",
     "sample_mixup_lambda",
     "sharpen",
+    "shrunk_class_loss",
+    "shrunk_class_space",
     "sigmoid_rampup",
     "similarity_logits",
     "simmatch_targets",

@@ -29,6 +29,7 @@ METHOD_NAMES = (
     "defixmatch",
     "simmatch",
     "comatch",
+    "shrinkmatch",
     "noisy_student",
     "deit",
     "gan_ssl",

@@ -25,24 +25,36 @@ def forward_views(apply_fn, params, views: Sequence[jax.Array], rng: jax.Array):
   return jnp.split(logits, list(itertools.accumulate(sizes[:-1]))), batch_stats
 
 
+def forward_views_with_extra(apply_fn, params, views: Sequence[jax.Array], rng: jax.Array,
+                             extra_size: int, purpose: str):
+  """`forward_views` for a network with a second linear head; also its outputs per view.
+
+  The head is `extra_size` extra outputs of the final linear layer
+  (`config.model.kwargs.extra_logits`, `models.ExtraLogits`); `purpose` names
+  it in the error when the network has no such head. Returns the logits and
+  the extra outputs of each view and the new batch statistics.
+  """
+  sizes = [v.shape[0] for v in views]
+  outputs, batch_stats = apply_fn(params, jnp.concatenate(views), True, rng)
+  if not isinstance(outputs, tuple) or outputs[1].shape[-1] != extra_size:
+    raise ConfigError(f"the {purpose} needs config.model.kwargs.extra_logits={extra_size}.")
+  logits, extra = outputs
+  splits = list(itertools.accumulate(sizes[:-1]))
+  return jnp.split(logits, splits), jnp.split(extra, splits), batch_stats
+
+
 def forward_views_and_embeddings(apply_fn, params, views: Sequence[jax.Array], rng: jax.Array,
                                  embedding_size: int):
   """`forward_views` for a network with a projection head; also L2-normalized embeddings.
 
-  The head is `embedding_size` extra outputs of the final linear layer
-  (`config.model.kwargs.extra_logits`, `models.ExtraLogits`), normalized to
-  the unit sphere (SimMatch, CoMatch). Returns the logits and embeddings of
-  each view and the new batch statistics.
+  The head's `embedding_size` outputs (`forward_views_with_extra`) are
+  normalized to the unit sphere (SimMatch, CoMatch). Returns the logits and
+  embeddings of each view and the new batch statistics.
   """
-  sizes = [v.shape[0] for v in views]
-  outputs, batch_stats = apply_fn(params, jnp.concatenate(views), True, rng)
-  if not isinstance(outputs, tuple) or outputs[1].shape[-1] != embedding_size:
-    raise ConfigError(f"the projection head needs config.model.kwargs.extra_logits="
-                      f"{embedding_size} (the method's embedding_size).")
-  logits, embeddings = outputs
-  splits = list(itertools.accumulate(sizes[:-1]))
-  return (jnp.split(logits, splits), jnp.split(losses.l2_normalize(embeddings), splits),
-          batch_stats)
+  logits, embeddings, batch_stats = forward_views_with_extra(
+      apply_fn, params, views, rng, embedding_size,
+      f"projection head (the method's embedding_size={embedding_size})")
+  return logits, [losses.l2_normalize(e) for e in embeddings], batch_stats
 
 
 def uniform_marginal(num_classes: int) -> jax.Array:
