@@ -28,8 +28,8 @@ def shrunk_class_space(probs: jax.typing.ArrayLike, tau: jax.typing.ArrayLike):
 
   only uncertain predictions are shrunk (certain ones are FixMatch's), one
   whose top class can't reach tau even against the last class alone is
-  dropped, and the rest count by their top probability (the paper's
-  "re-weighting principle 1").
+  dropped, and the rest count by their top probability (the first of the
+  paper's two re-weighting principles).
 
   Args:
     probs: Pseudo-label distributions q (no gradient), shape ``[N, C]``.

@@ -15,10 +15,10 @@ f. With q_b the weak view's prediction aligned to a uniform class marginal:
 S_b, the shrunk class space, keeps the top class and drops the classes
 ranked after it, from the second on, until the top class's probability
 renormalized over what is left reaches tau; w_b is max q_b for uncertain
-images whose space exists and 0 otherwise (`losses.shrunk_class_space`, the
-paper's Eq. 3-5 and "re-weighting principle 1"). r_t, the running share of
+images whose space exists and 0 otherwise (`losses.shrunk_class_space`; the
+first of the paper's two re-weighting principles). r_t, the running share of
 certain images, scales the shrunk loss down while few pseudo-labels are
-certain and thus most shrunk spaces come from a poor model ("principle 2").
+certain and thus most shrunk spaces come from a poor model (the second).
 
 As in the authors' code, l_u's target is the aligned distribution q_b itself
 (soft), not its argmax; `hard_pseudo_labels` gives FixMatch's one-hot
