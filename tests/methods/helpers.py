@@ -104,3 +104,12 @@ def abstract_digits_inputs(config):
   def apply_fn(params, x, is_training, rng):
     return apply(params, batch_stats, x, is_training, rng)
   return variables["params"], batch, apply_fn
+
+
+def trace_loss(config):
+  """Traces `config`'s method loss on abstract digits inputs (`jax.eval_shape`): output shapes."""
+  method = build_method(config)
+  params, batch, apply_fn = abstract_digits_inputs(config)
+  extra = method.init_extra(params, num_unlabeled=1)
+  return jax.eval_shape(lambda p: method.loss_fn(p, extra, batch, jax.random.key(0), 0, apply_fn),
+                        params)

@@ -1,9 +1,8 @@
-"""ShrinkMatch: its unlabeled terms by hand, the running share of certain images, training, resume."""
+"""ShrinkMatch: unlabeled terms by hand, the running share of certain images, training, resume."""
 
 import math
 from types import SimpleNamespace
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from configs import shrinkmatch as shrinkmatch_config
 from jaxssl.errors import ConfigError
 from jaxssl.methods import shrinkmatch
 from tests.methods.conftest import PRESET_ARGS
-from tests.methods.helpers import (abstract_digits_inputs, assert_same_state, build_method,
+from tests.methods.helpers import (assert_same_state, build_method, trace_loss,
                                    train_and_resume)
 
 
@@ -61,13 +60,9 @@ def tiny_config(shrink):
 def test_the_auxiliary_head_must_be_there(tiny_config):
   config = tiny_config
   config.model.kwargs.extra_logits = 0
-  method = build_method(config)
-  params, batch, apply_fn = abstract_digits_inputs(config)
-  extra = method.init_extra(params, num_unlabeled=1)
   with pytest.raises(ConfigError, match="auxiliary classifier needs config.model.kwargs."
                                         "extra_logits=10"):
-    jax.eval_shape(lambda p: method.loss_fn(p, extra, batch, jax.random.key(0), 0, apply_fn),
-                   params)
+    trace_loss(config)
 
 
 def test_training_keeps_the_certain_ratio_and_the_state_resumes(tiny_config, tmp_path):

@@ -2,7 +2,6 @@
 
 from types import SimpleNamespace
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from configs import simmatch as simmatch_config
 from jaxssl.errors import ConfigError
 from jaxssl.methods import memory_bank, simmatch
 from tests.methods.conftest import PRESET_ARGS
-from tests.methods.helpers import (abstract_digits_inputs, assert_same_state, build_method,
+from tests.methods.helpers import (assert_same_state, build_method, trace_loss,
                                    train_and_resume)
 
 
@@ -48,12 +47,8 @@ def tiny_config(shrink):
 def test_the_projection_head_must_match(tiny_config):
   config = tiny_config
   config.model.kwargs.extra_logits = 4
-  method = build_method(config)
-  params, batch, apply_fn = abstract_digits_inputs(config)
-  extra = method.init_extra(params, num_unlabeled=1)
   with pytest.raises(ConfigError, match="extra_logits=8"):
-    jax.eval_shape(lambda p: method.loss_fn(p, extra, batch, jax.random.key(0), 0, apply_fn),
-                   params)
+    trace_loss(config)
 
 
 def test_training_fills_the_bank_and_the_state_resumes(tiny_config, tmp_path):
