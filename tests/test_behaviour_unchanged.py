@@ -16,6 +16,15 @@ Teacher 3e-3 and 2e-2), while the same run with another seed moves by 0.2-0.3
 and 1.2-1.8. So 10 steps are compared tightly (any change in what is
 computed shows there) and 100 steps within 5% (norm) and 0.3 (sum / norm),
 which platform rounding stays well inside and another computation does not.
+
+On another machine (2026-12-01) a mask entry near FixMatch's threshold
+flipped within the first 10 steps: its 10 losses still matched to 1e-5, but
+the 10-step statistics moved by 2.4e-4 (norm) and 2.7e-3 (sum / norm), and
+8.3e-4 on the first batch norm's bias, which no code change had touched
+(the commit before the change failed the same way). So FixMatch's 10-step
+statistics are compared within 1e-3 and 1e-2, and its 10 losses carry the
+tight comparison; Mean Teacher, with no threshold, moved by 4e-8 and 7e-7 there
+and keeps 1e-4.
 """
 
 import json
@@ -32,6 +41,8 @@ from tests.methods.helpers import run_steps
 REFERENCE = json.loads((pathlib.Path(__file__).parent / "reference" /
                         "params_before_refactor.json").read_text())
 CONFIGS = {"fixmatch": fixmatch, "mean_teacher": mean_teacher}
+# (norm rtol, sum / norm) of the 10-step statistics (module docstring).
+TEN_STEP_TOLERANCE = {"fixmatch": (1e-3, 1e-2), "mean_teacher": (1e-4, 1e-4)}
 
 
 def pinned_config(name):
@@ -74,6 +85,6 @@ def test_10_and_100_steps_match_the_code_before_the_refactor(name):
     losses.append(float(metrics["loss"]))
   reference = REFERENCE[name]
   np.testing.assert_allclose(losses, reference["losses_10_steps"], rtol=1e-5)
-  assert_close(leaf_stats(state.params), reference["stats_10_steps"], 1e-4, 1e-4)
+  assert_close(leaf_stats(state.params), reference["stats_10_steps"], *TEN_STEP_TOLERANCE[name])
   state, _ = run_steps(exp, state, step_fn, config.total_steps - 10)
   assert_close(leaf_stats(state.params), reference["stats_100_steps"], 5e-2, 0.3)
