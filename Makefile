@@ -21,4 +21,4 @@ run: venv
 
 test: $(BIN)/activate
 	$(BIN)/pip install -q -e '.[test]'
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal tests

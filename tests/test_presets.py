@@ -1,6 +1,8 @@
 """Config argument parsing and the workdir's run identity."""
 
+import importlib
 import json
+import pathlib
 
 import pytest
 
@@ -33,6 +35,24 @@ def test_base_config_fills_preset():
   assert config.seed == config.data.split_seed == 3
   assert config.model.kwargs.width == 8
   assert presets.base_config("folder=/x").data.source == "folder:/x"
+
+
+CONFIG_MODULES = sorted(p.stem for p in (pathlib.Path(__file__).parent.parent / "configs").glob(
+    "*.py") if p.stem != "__init__")
+
+
+@pytest.mark.parametrize("name", CONFIG_MODULES)
+def test_every_config_resolves_on_every_preset(name):
+  """Each preset's data fields reach every method's config (the train steps: tests/methods)."""
+  get_config = importlib.import_module(f"configs.{name}").get_config
+  for arg, preset in presets.DATASETS.items():
+    if arg == "folder":
+      arg = "folder=/data/images"
+    config = get_config(f"{arg},labels=40,seed=7")
+    assert config.data.num_labeled == 40 and config.seed == config.data.split_seed == 7
+    assert config.data.source == preset["source"].format(path="/data/images")
+    assert config.data.flip == preset["flip"]
+    assert config.data.num_classes == preset["num_classes"]
 
 
 def test_claim_workdir_allows_cadence_changes_only(tmp_path):

@@ -56,10 +56,11 @@ def test_supervised_all_labels_reaches_95_percent(tmp_path):
   config = supervised.get_config("digits")
   config.data.num_labeled = -1
   config.num_devices = 1  # learning, not sharding, is under test here
-  config.total_steps = 600
-  config.log_every = 200
-  config.eval_every = 600
-  config.checkpoint_every = 600
+  # 300 steps (a whole schedule) end at 98.3-98.9% over seeds 0-2; 600 add nothing to check.
+  config.total_steps = 300
+  config.log_every = 100
+  config.eval_every = 300
+  config.checkpoint_every = 300
   results = train.train(config, str(tmp_path))
   assert results["accuracy"]["final"] >= 0.95
   on_disk = json.loads((tmp_path / "results.json").read_text())
