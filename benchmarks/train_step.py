@@ -61,7 +61,8 @@ def compiled_step(config):
   state = train.init_state(exp, key)
   shared, per_step = exp.source.next_inputs(stage.config.steps_per_dispatch)
   start = time.perf_counter()
-  step = train.make_step(exp, key).lower(state, shared, per_step, exp.inputs.frozen).compile()
+  step = train.make_step(exp, key)
+  step = step._replace(program=step.lower(state, shared, per_step, exp.inputs.frozen).compile())
   return exp, state, step, time.perf_counter() - start
 
 

@@ -11,7 +11,9 @@ The compiled step is `step(state, shared, per_step, frozen)`: the train state
 (donated), the batch source's inputs (the device-resident data set, or the
 streamed batches of this dispatch) and the method's frozen inputs. All data
 are arguments, never constants closed over, so the executable does not grow
-with the data set. A step draws its randomness from `fold_in(key, step)`, so
+with the data set; the run's key is an argument too, so a run with another
+seed reuses the compiled program (from JAX's persistent cache in another
+process). A step draws its randomness from `fold_in(key, step)`, so
 a resumed run sees exactly the numbers an uninterrupted run would. The loop
 never reads a device value between log points.
 
@@ -22,7 +24,7 @@ once per stage with that stage's `StageInputs`.
 
 import dataclasses
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import flax
 import jax
@@ -202,11 +204,27 @@ def build(config: ml_collections.ConfigDict, inputs: StageInputs = StageInputs()
       labeled_indices=labeled, split_fingerprint=fingerprint, inputs=inputs)
 
 
+def replicated_key_bits(key: jax.Array, mesh: jax.sharding.Mesh) -> jax.Array:
+  """A key's raw bits on every device of `mesh`, to pass into a compiled program.
+
+  A key closed over would be a constant of the program, and another seed
+  would compile it again. Every process must hold the same key. Under a
+  trace (e.g. `jax.eval_shape` of `init_state`) the traced bits are returned.
+  """
+  bits = jax.random.key_data(key)
+  if isinstance(bits, jax.core.Tracer):
+    return bits
+  bits = np.asarray(bits)
+  return jax.make_array_from_callback(bits.shape, sharding.replicated(mesh), bits.__getitem__)
+
+
 def init_state(exp: Experiment, key: jax.Array) -> TrainState:
   """The initial state, replicated over the mesh."""
   decay = exp.config.eval_ema_decay
+  impl = jax.random.key_impl(key)
 
-  def init(initial_variables):
+  def init(initial_variables, key_bits):
+    key = jax.random.wrap_key_data(key_bits, impl=impl)
     variables = initial_variables or models.init_variables(exp.model, key, exp.image_shape)
     params = variables["params"]
     return TrainState(
@@ -215,25 +233,43 @@ def init_state(exp: Experiment, key: jax.Array) -> TrainState:
         extra=exp.method.init_extra(params, num_unlabeled=exp.source.num_unlabeled),
         eval_ema=losses.init_teacher(params, decay) if decay else {})
   return jax.jit(init, out_shardings=sharding.replicated(exp.mesh))(
-      exp.inputs.initial_variables)
+      exp.inputs.initial_variables, replicated_key_bits(key, exp.mesh))
 
 
-def make_step(exp: Experiment, key: jax.Array):
+class KeyedStep(NamedTuple):
+  """`step(state, shared, per_step, frozen)`: a compiled program and the key it is given.
+
+  `program(state, shared, per_step, frozen, key_bits)` takes the key's bits
+  as an argument (`replicated_key_bits`); `lower` lowers it for those inputs.
+  """
+  program: Any
+  key_bits: jax.Array
+
+  def __call__(self, state, shared, per_step, frozen):
+    return self.program(state, shared, per_step, frozen, self.key_bits)
+
+  def lower(self, state, shared, per_step, frozen):
+    return self.program.lower(state, shared, per_step, frozen, self.key_bits)
+
+
+def make_step(exp: Experiment, key: jax.Array) -> KeyedStep:
   """The compiled `step(state, shared, per_step, frozen) -> (state, metrics)`.
 
   Runs `config.steps_per_dispatch` steps (a `lax.scan` when more than one);
   the state is donated. `shared` and `per_step` come from
-  `exp.source.next_inputs`, `frozen` is `exp.inputs.frozen`.
+  `exp.source.next_inputs`, `frozen` is `exp.inputs.frozen`. The key is an
+  argument of the compiled program, not a constant (see `KeyedStep`).
   """
   config, method, source = exp.config, exp.method, exp.source
   batch_sharding = sharding.batch_sharded(exp.mesh)
+  impl = jax.random.key_impl(key)
 
   def eval_ema_decay(step):
     if config.eval_ema_warmup:
       return losses.averaging_decay(step, config.eval_ema_decay)
     return config.eval_ema_decay
 
-  def one_step(state: TrainState, shared, per_step, frozen):
+  def one_step(state: TrainState, shared, per_step, frozen, key):
     # The named scopes label the compiled ops for benchmarks/profile_step.py.
     data_key, loss_key = jax.random.split(jax.random.fold_in(key, state.step))
     with jax.named_scope("batch"):
@@ -260,20 +296,22 @@ def make_step(exp: Experiment, key: jax.Array):
     return TrainState(step=state.step + 1, params=params, batch_stats=aux["batch_stats"],
                       opt_state=opt_state, extra=extra, eval_ema=eval_ema), metrics
 
-  def multi_step(state: TrainState, shared, per_step, frozen):
+  def multi_step(state: TrainState, shared, per_step, frozen, key_bits):
+    key = jax.random.wrap_key_data(key_bits, impl=impl)
     if config.steps_per_dispatch == 1:
       # No scan: XLA:CPU runs convolutions inside a while loop ~100x slower.
       first = None if per_step is None else jax.tree.map(lambda x: x[0], per_step)
-      return one_step(state, shared, first, frozen)
+      return one_step(state, shared, first, frozen, key)
 
     def scanned(state, step_inputs):
-      return one_step(state, shared, step_inputs, frozen)
+      return one_step(state, shared, step_inputs, frozen, key)
     state, metrics = jax.lax.scan(scanned, state, per_step, length=config.steps_per_dispatch)
     return state, jax.tree.map(jnp.mean, metrics)
 
   replicated = sharding.replicated(exp.mesh)
-  return jax.jit(multi_step, out_shardings=(replicated, replicated), donate_argnums=0,
-                 compiler_options=compiler.jit_options())
+  program = jax.jit(multi_step, out_shardings=(replicated, replicated), donate_argnums=0,
+                    compiler_options=compiler.jit_options())
+  return KeyedStep(program, replicated_key_bits(key, exp.mesh))
 
 
 # The weights evaluated, by name, and the key of their accuracy in metrics.jsonl and results.json.

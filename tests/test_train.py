@@ -45,6 +45,21 @@ def test_one_step_same_loss_on_8_devices_as_on_1(tmp_path):
   assert leaf.sharding.is_fully_replicated
 
 
+def test_another_seed_compiles_the_same_program():
+  """The key is an argument, not a constant: runs of other seeds reuse the executable."""
+  exp = train.build(tiny_config(num_devices=1))
+  shared, per_step = exp.source.next_inputs(1)
+  steps = [train.make_step(exp, jax.random.key(seed)) for seed in (0, 1)]
+  initial = [train.init_state(exp, jax.random.key(0)) for _ in steps]  # each step donates one
+  programs = [step.lower(state, shared, per_step, {}).as_text()
+              for step, state in zip(steps, initial)]
+  assert programs[0] == programs[1]
+  # ... and the key still reaches the step: another seed draws another batch.
+  losses = [float(step(state, shared, per_step, {})[1]["loss"])
+            for step, state in zip(steps, initial)]
+  assert losses[0] != losses[1]
+
+
 def test_scan_of_several_steps_matches_single_steps(tmp_path):
   one, _ = state_after_steps(tiny_config(), 4)
   four, _ = state_after_steps(tiny_config(steps_per_dispatch=4), 1)
