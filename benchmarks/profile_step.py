@@ -156,7 +156,7 @@ def trace_steps(config, steps: int, warmup: int, trace_dir: str):
   files = sorted(glob.glob(f"{trace_dir}/**/perfetto_trace.json.gz", recursive=True))
   with gzip.open(files[-1]) as f:
     trace = json.load(f)
-  return trace, step.as_text(), 1000 * wall / steps
+  return trace, step.program.as_text(), 1000 * wall / steps
 
 
 def report(label: str, config_arg: str, overrides: list[str], steps: int, wall_ms: float,

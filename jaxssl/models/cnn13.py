@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.errors import ConfigError
+from jaxssl.models.batch_norm import BatchNorm
 from jaxssl.models.pooling import max_pool_2x2
 
 
@@ -50,7 +51,7 @@ class CNN13(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
     conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype, param_dtype=jnp.float32)
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train,
+    norm = functools.partial(BatchNorm, use_running_average=not train,
                              momentum=self.bn_momentum, dtype=self.dtype,
                              param_dtype=jnp.float32)
 

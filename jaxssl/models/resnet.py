@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.errors import ConfigError
+from jaxssl.models.batch_norm import BatchNorm
 from jaxssl.models.layers import DropPath, drop_path_rates
 
 # depth -> (blocks per stage, bottleneck blocks?)
@@ -113,7 +114,7 @@ class ResNet(nn.Module):
     block_cls = _BottleneckBlock if bottleneck else _BasicBlock
     conv = functools.partial(nn.Conv, use_bias=False, padding="SAME", kernel_init=_conv_init,
                              dtype=self.dtype, param_dtype=jnp.float32)
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train,
+    norm = functools.partial(BatchNorm, use_running_average=not train,
                              momentum=self.bn_momentum, dtype=self.dtype,
                              param_dtype=jnp.float32)
     rates = iter(drop_path_rates(self.stochastic_depth_rate, sum(stage_sizes)))

@@ -7,6 +7,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxssl.models.batch_norm import BatchNorm
 from jaxssl.models.pooling import max_pool_2x2
 
 
@@ -39,7 +40,7 @@ class SmallCNN(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train,
+    norm = functools.partial(BatchNorm, use_running_average=not train,
                              momentum=self.bn_momentum, dtype=self.dtype,
                              param_dtype=jnp.float32)
 

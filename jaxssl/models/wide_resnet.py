@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxssl.errors import ConfigError
+from jaxssl.models.batch_norm import BatchNorm
 from jaxssl.models.layers import DropPath, drop_path_rates
 
 _conv_init = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
@@ -92,7 +93,7 @@ class WideResNet(nn.Module):
     conv = functools.partial(nn.Conv, use_bias=False, padding="SAME", kernel_init=_conv_init,
                              dtype=self.dtype, param_dtype=jnp.float32)
     # epsilon 1e-3 is the TensorFlow default that the reference WRN was trained with.
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train,
+    norm = functools.partial(BatchNorm, use_running_average=not train,
                              momentum=self.bn_momentum, epsilon=1e-3,
                              dtype=self.dtype, param_dtype=jnp.float32)
     rates = drop_path_rates(self.stochastic_depth_rate, 3 * blocks_per_group)
