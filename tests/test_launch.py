@@ -113,7 +113,10 @@ def test_bad_command_lines_are_refused_with_a_message(capsys, workdir, argv, mes
 
 def test_launch_py_as_a_program(tmp_path):
   """The real entry point: a refused option, then the same config resumed from its workdir."""
-  environment = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""}
+  # One CPU device, as a user has; XLA at optimization level 0 as in the rest of the suite
+  # (tests/conftest.py): the test is about the entry point, and that compiles faster.
+  environment = {**os.environ, "JAX_PLATFORMS": "cpu",
+                 "XLA_FLAGS": "--xla_backend_optimization_level=0"}
   command = [sys.executable, "launch.py", "--config=configs/supervised.py",
              f"--workdir={tmp_path / 'run'}", "--config.total_steps=4", "--config.log_every=2",
              "--config.eval_every=4", "--config.checkpoint_every=2",
