@@ -10,10 +10,11 @@ only, compiles each once. And XLA compiles at optimization level 0: the tests'
 programs are small and run a few steps, so compiling is most of their time
 (tests/methods/test_{fixmatch,mixmatch}.py: 2m43s -> 1m39s). It changes
 rounding only (see tests/test_behaviour_unchanged.py for how much).
-Not `--xla_cpu_use_fusion_emitters=false`, which halves compiling: at level 0 (jaxlib 0.10.2)
-it computes the first layers' gradients of the FixMatch step wrongly (after
-one step of the pinned digits config, updates off by about their own size,
-where the default emitters agree with the step run op by op to 3e-8).
+Not `--xla_cpu_use_fusion_emitters=false`, which halves compiling: at level 0
+(jaxlib 0.10.2) it computes the first layers' gradients of the FixMatch step
+wrongly (after one step of the pinned digits config, updates off by about
+their own size, where the default emitters agree with the step run op by op
+to 3e-8).
 `make test` runs the suite in 2 pytest-xdist workers, which share that cache.
 """
 import os
