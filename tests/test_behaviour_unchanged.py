@@ -74,7 +74,7 @@ def assert_close(stats, expected, norm_rtol, sum_rtol):
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_10_and_100_steps_match_the_code_before_the_refactor(name):
+def test_10_and_100_steps_match_the_code_before_the_refactor(name, optimized_programs):
   config = pinned_config(name)
   exp = train.build(config)
   init_key, step_key = jax.random.split(jax.random.key(config.seed))

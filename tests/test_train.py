@@ -67,7 +67,7 @@ def test_scan_of_several_steps_matches_single_steps(tmp_path):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_supervised_all_labels_reaches_95_percent(tmp_path):
+def test_supervised_all_labels_reaches_95_percent(tmp_path, optimized_programs):
   config = supervised.get_config("digits")
   config.data.num_labeled = -1
   config.num_devices = 1  # learning, not sharding, is under test here
@@ -148,7 +148,8 @@ def test_evaluation_ema_is_its_closed_form_from_the_initial_parameters(warmup):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
-def test_after_150_steps_ema_and_train_mode_predictions_agree_with_the_raw_weights(tmp_path):
+def test_after_150_steps_ema_and_train_mode_predictions_agree_with_the_raw_weights(tmp_path,
+                                                                                  optimized_programs):
   """decay 0.999 has a horizon of 1,000 steps; after 150 the EMA must not be chance.
 
   Also batch norm: the running averages the evaluation uses must match the
