@@ -21,7 +21,7 @@ import launch
 from jaxssl import metrics_log
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-TOTAL_STEPS = 300
+TOTAL_STEPS = 100
 
 
 def tiny_fixmatch_command(workdir, cache, total_steps: int, evals: int = 1) -> list[str]:
