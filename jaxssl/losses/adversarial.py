@@ -35,20 +35,6 @@ def _l2_normalize(v: jax.Array) -> jax.Array:
   return v / jnp.where(norm > 0, norm, 1.0)
 
 
-def _constant_model(logits_fn: LogitsFn, x: jax.Array) -> LogitsFn:
-  """`logits_fn` with ``stop_gradient`` on the arrays it closes over (the parameters).
-
-  A perturbation is a constant of the loss. Computed with `logits_fn` itself,
-  differentiating the loss in the parameters would still trace the derivative
-  of the perturbation's own gradients (dead code that XLA removes, but
-  tracing it is most of VAT's train-step tracing). `jax.closure_convert`
-  turns what `logits_fn` closes over into arguments, which are detached here.
-  """
-  converted, closed_over = jax.closure_convert(logits_fn, x)
-  detached = [jax.lax.stop_gradient(value) for value in closed_over]
-  return lambda inputs: converted(inputs, *detached)
-
-
 def _log_mean_exp(p: jax.Array, shift: jax.Array) -> jax.Array:
   """log sum_c p_c e^{shift_c}, accurate when the shifts are tiny and safe when they are large."""
   top = jnp.max(shift, axis=-1, keepdims=True)
@@ -112,7 +98,6 @@ def adversarial_perturbation(
   if norm not in _NORMS:
     raise ValueError(f"norm={norm!r}; use one of {_NORMS}.")
   target = jax.lax.stop_gradient(upcast(target_probs))
-  logits_fn = _constant_model(logits_fn, x)
 
   # KL(h || p) = H(h, p) - H(h) and H(h) does not depend on x, so the
   # cross-entropy has the same gradient.
@@ -231,7 +216,6 @@ def virtual_adversarial_perturbation(
     clean_logits = logits_fn(x)
   clean_logits = jax.lax.stop_gradient(upcast(clean_logits))
   log_p = jax.nn.log_softmax(clean_logits, axis=-1)
-  logits_fn = _constant_model(logits_fn, x)
 
   def divergence(r):
     return jnp.sum(_kl_after_logit_shift(log_p, upcast(logits_fn(x + r)) - clean_logits))
