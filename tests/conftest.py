@@ -10,6 +10,8 @@ only, compiles each once. And XLA compiles at optimization level 0: the tests'
 programs are small and run a few steps, so compiling is most of their time
 (tests/methods/test_{fixmatch,mixmatch}.py: 2m43s -> 1m39s). It changes
 rounding only (see tests/test_behaviour_unchanged.py for how much).
+The few tests that run a hundred steps or more take the `optimized_programs`
+fixture: their compiled steps run at level 3, where running is cheaper.
 Not `--xla_cpu_use_fusion_emitters=false`, which halves compiling: at level 0
 (jaxlib 0.10.2) it computes the first layers' gradients of the FixMatch step
 wrongly (after one step of the pinned digits config, updates off by about
@@ -43,7 +45,7 @@ def optimized_programs(monkeypatch):
 
   For the tests that run a hundred steps or more, where running the step at
   level 0 costs more than compiling it at 3 (test_behaviour_unchanged.py's
-  Mean Teacher: 25 s -> 15 s). Eager operations stay at the suite's level 0.
+  Mean Teacher: 22-23 s -> 16-18 s). Eager operations stay at the suite's level 0.
   """
   from jaxssl import compiler
   options = {**compiler.jit_options(), "xla_backend_optimization_level": "3"}
