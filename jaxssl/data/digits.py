@@ -1,11 +1,32 @@
 """scikit-learn's 8x8 handwritten digits: the offline default data set."""
 
+import importlib.util
+import pathlib
+
 import numpy as np
 
 from jaxssl.data.dataset import Dataset
+from jaxssl.errors import DatasetError
 
-NUM_TEST = 360
-SPLIT_SEED = 0
+TEST_INDICES_FILE = pathlib.Path(__file__).with_name("digits_test_indices.txt")
+
+
+def _digits_csv() -> pathlib.Path:
+  """The digits file that scikit-learn ships (`sklearn/datasets/data/digits.csv.gz`).
+
+  Found without importing scikit-learn, which would pull in scipy: 2-3 s at
+  the start of every run and every test process.
+  """
+  spec = importlib.util.find_spec("sklearn")
+  path = None
+  if spec is not None and spec.submodule_search_locations:
+    path = pathlib.Path(list(spec.submodule_search_locations)[0]) / "datasets/data/digits.csv.gz"
+  if path is None or not path.is_file():
+    raise DatasetError(
+        "the digits data set comes with scikit-learn, and its file "
+        f"sklearn/datasets/data/digits.csv.gz was not found ({path}); "
+        "install scikit-learn (pip install 'scikit-learn>=1.3') or choose another data set.")
+  return path
 
 
 def load_digits() -> Dataset:
@@ -15,32 +36,25 @@ def load_digits() -> Dataset:
   values 0..16 are rescaled to 0..255 (round(x * 255 / 16)) and stored as
   uint8 [N, 8, 8, 1].
 
-  The split is fixed: `sklearn.model_selection.train_test_split` with
-  `test_size=360` (about 20%), stratified by label, `random_state=0`, giving
-  1,437 train and 360 test images (35 to 37 per class in test). Both splits
-  keep the original order of the data set.
+  The split is fixed: the 360 test images (about 20%, 35 to 37 per class) are
+  listed in `digits_test_indices.txt`, which is what
+  `sklearn.model_selection.train_test_split(test_size=360, stratify=labels,
+  random_state=0)` draws; the other 1,437 are the training images. Both
+  splits keep the original order of the data set.
 
   Returns:
     A `Dataset` named "digits" with classes "0".."9".
   """
-  # Imported here because sklearn pulls in scipy, and `import jaxssl` should
-  # stay fast for users who never touch digits.
-  from sklearn import datasets, model_selection
-
-  digits = datasets.load_digits()
-  images = np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
-  labels = digits.target.astype(np.int32)
-  train_idx, test_idx = model_selection.train_test_split(
-      np.arange(len(labels)),
-      test_size=NUM_TEST,
-      stratify=labels,
-      random_state=SPLIT_SEED)
-  train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
+  table = np.loadtxt(_digits_csv(), delimiter=",", dtype=np.float64)
+  images = np.rint(table[:, :64].reshape(-1, 8, 8) * (255.0 / 16.0)).astype(np.uint8)[..., None]
+  labels = table[:, 64].astype(np.int32)
+  is_test = np.zeros(len(labels), bool)
+  is_test[np.loadtxt(TEST_INDICES_FILE, dtype=np.int64)] = True
   return Dataset(
       name="digits",
-      train_images=images[train_idx],
-      train_labels=labels[train_idx],
-      test_images=images[test_idx],
-      test_labels=labels[test_idx],
+      train_images=images[~is_test],
+      train_labels=labels[~is_test],
+      test_images=images[is_test],
+      test_labels=labels[is_test],
       num_classes=10,
       class_names=tuple(str(d) for d in range(10)))
