@@ -20,6 +20,7 @@ to 3e-8).
 `make test` runs the suite in 2 pytest-xdist workers, which share that cache.
 """
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -34,9 +35,20 @@ os.environ["XLA_FLAGS"] = " ".join(
     [os.environ.get("XLA_FLAGS", "")] +
     [flag for flag in _TEST_XLA_FLAGS if flag.split("=")[0] not in os.environ.get("XLA_FLAGS", "")])
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="jaxssl_test_xla_"))
+# Made by the first process of the session (pytest-xdist's controller, or pytest
+# alone); the workers inherit it through the environment. That process removes it.
+_OWN_CACHE_DIR = None
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+  _OWN_CACHE_DIR = os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(
+      prefix="jaxssl_test_xla_")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def pytest_unconfigure(config):
+  """Removes this session's compilation cache (~40 MB after the whole suite)."""
+  if _OWN_CACHE_DIR is not None:
+    shutil.rmtree(_OWN_CACHE_DIR, ignore_errors=True)
 
 
 @pytest.fixture
