@@ -18,14 +18,16 @@ def _digits_csv() -> pathlib.Path:
   the start of every run and every test process.
   """
   spec = importlib.util.find_spec("sklearn")
-  path = None
-  if spec is not None and spec.submodule_search_locations:
-    path = pathlib.Path(list(spec.submodule_search_locations)[0]) / "datasets/data/digits.csv.gz"
-  if path is None or not path.is_file():
+  if spec is None or not spec.submodule_search_locations:
+    raise DatasetError("the digits data set comes with scikit-learn, which is not installed: "
+                       "pip install 'scikit-learn>=1.3', or choose another data set.")
+  package = pathlib.Path(list(spec.submodule_search_locations)[0])
+  path = package / "datasets" / "data" / "digits.csv.gz"
+  if not path.is_file():
     raise DatasetError(
-        "the digits data set comes with scikit-learn, and its file "
-        f"sklearn/datasets/data/digits.csv.gz was not found ({path}); "
-        "install scikit-learn (pip install 'scikit-learn>=1.3') or choose another data set.")
+        f"the scikit-learn at {package} has no datasets/data/digits.csv.gz, the file jaxssl "
+        "reads the digits from: install a scikit-learn that ships it (1.9 does), or choose "
+        "another data set.")
   return path
 
 

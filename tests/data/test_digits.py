@@ -1,5 +1,6 @@
 """load_digits reads scikit-learn's file and the committed split without importing scikit-learn."""
 
+import importlib.machinery
 import importlib.util
 import subprocess
 import sys
@@ -33,5 +34,13 @@ def test_loading_does_not_import_scikit_learn_or_scipy():
 
 def test_without_scikit_learn_the_error_names_the_package_to_install(monkeypatch):
   monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-  with pytest.raises(DatasetError, match=r"pip install 'scikit-learn"):
+  with pytest.raises(DatasetError, match=r"not installed: pip install 'scikit-learn"):
+    digits.load_digits()
+
+
+def test_a_scikit_learn_without_the_file_is_named_in_the_error(monkeypatch, tmp_path):
+  spec = importlib.machinery.ModuleSpec("sklearn", None, is_package=True)
+  spec.submodule_search_locations = [str(tmp_path)]
+  monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+  with pytest.raises(DatasetError, match=f"scikit-learn at {tmp_path} has no .*digits.csv.gz"):
     digits.load_digits()
