@@ -90,10 +90,16 @@ def test_bf16_forward_runs_and_is_close_to_fp32():
 def test_gan_discriminator_returns_its_pooled_features_in_training_mode():
   model = models.create_model("gan_discriminator", NUM_CLASSES, width=3, return_features=True)
   images = jax.random.uniform(key(1), (2, 32, 32, 3))
-  variables = models.init_variables(model, key(0), (32, 32, 3))
-  logits, features = model.apply(variables, images, train=True, rngs={"dropout": key(2)})
+
+  @jax.jit  # one program, not a compile per operation
+  def init_and_apply(images):
+    variables = models.init_variables(model, key(0), (32, 32, 3))
+    return (model.apply(variables, images, train=True, rngs={"dropout": key(2)}),
+            model.apply(variables, images, train=False))
+
+  (logits, features), eval_logits = init_and_apply(images)
   assert logits.shape == (2, NUM_CLASSES) and features.shape == (2, 6)
-  assert model.apply(variables, images, train=False).shape == (2, NUM_CLASSES)
+  assert eval_logits.shape == (2, NUM_CLASSES)
   # CIFAR-10's network (w = 96) by hand: 3x3 convolutions 3->96, 2x 96->96, 96->192,
   # 5x 192->192 (one of them valid), 2x 1x1 192->192, dense 192->10, and a weight-norm
   # scale per output channel.
