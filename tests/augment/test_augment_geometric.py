@@ -10,6 +10,12 @@ from jaxssl.augment import geometric
 
 FILL = 0.5
 
+# The ops jitted: run op by op, each call would compile every operation inside it separately.
+rotate, shear_x, shear_y, translate_x, translate_y = (
+    jax.jit(op) for op in (augment.rotate, augment.shear_x, augment.shear_y,
+                           augment.translate_x, augment.translate_y))
+warp = jax.jit(augment.warp, static_argnames="nearest")
+
 
 @jax.jit
 def _apply_all(images):
@@ -24,15 +30,14 @@ def test_shape_dtype_range(images, assert_valid_images):
     assert_valid_images(output, images)
 
 
-@pytest.mark.parametrize("op", [augment.rotate, augment.shear_x, augment.shear_y,
-                                augment.translate_x, augment.translate_y])
+@pytest.mark.parametrize("op", [rotate, shear_x, shear_y, translate_x, translate_y])
 def test_zero_is_identity(op, images):
   np.testing.assert_array_equal(op(images, 0.0), images)
 
 
 @pytest.mark.parametrize("pixels", [2, -3])
 def test_translate_x_moves_columns_exactly(pixels, images):
-  out = augment.translate_x(images, pixels)
+  out = translate_x(images, pixels)
   if pixels > 0:
     np.testing.assert_array_equal(out[:, :, pixels:], images[:, :, :-pixels])
     np.testing.assert_array_equal(out[:, :, :pixels], FILL)
@@ -42,7 +47,7 @@ def test_translate_x_moves_columns_exactly(pixels, images):
 
 
 def test_translate_y_moves_rows_exactly(images):
-  out = augment.translate_y(images, 1)
+  out = translate_y(images, 1)
   np.testing.assert_array_equal(out[:, 1:], images[:, :-1])
   np.testing.assert_array_equal(out[:, :1], FILL)
 
@@ -50,13 +55,13 @@ def test_translate_y_moves_rows_exactly(images):
 @pytest.mark.parametrize("size", [7, 8])
 def test_rotate_90_is_counter_clockwise_quarter_turn(size):
   images = jax.random.uniform(jax.random.key(0), (2, size, size, 3))
-  out = augment.rotate(images, 90.0)
+  out = rotate(images, 90.0)
   np.testing.assert_allclose(out, np.rot90(images, k=1, axes=(1, 2)), atol=1e-5)
 
 
 def test_shear_x_shifts_rows_about_centre():
   image = jax.random.uniform(jax.random.key(0), (9, 9, 1))
-  out = augment.shear_x(image, 1.0)  # row r reads column c + (r - 4)
+  out = shear_x(image, 1.0)  # row r reads column c + (r - 4)
   np.testing.assert_array_equal(out[4], image[4])
   np.testing.assert_array_equal(out[5, :-1], image[5, 1:])
   np.testing.assert_array_equal(out[2, 2:], image[2, :-2])
@@ -64,7 +69,7 @@ def test_shear_x_shifts_rows_about_centre():
 
 def test_per_image_angles_under_vmap(images):
   angles = jnp.array([0.0, 90.0, 0.0, 45.0])
-  out = jax.vmap(augment.rotate)(images, angles)
+  out = jax.jit(jax.vmap(augment.rotate))(images, angles)
   np.testing.assert_array_equal(out[0], images[0])
   assert not np.allclose(out[3], images[3])
 
@@ -84,7 +89,7 @@ def test_corner_shears_with_nearest_pixels_are_pils_transform(rate):
   grey = (128, 128, 128)
   for matrix, data in ((geometric.shear_x_corner_matrix, (1, rate, 0, 0, 1, 0)),
                        (geometric.shear_y_corner_matrix, (1, 0, 0, rate, 1, 0))):
-    ours = augment.warp(augment.to_float(image), matrix(rate, 32, 32), FILL, nearest=True)
+    ours = warp(augment.to_float(image), matrix(rate, 32, 32), FILL, nearest=True)
     expected = _pil_grey(image, lambda im: im.transform(im.size, Image.AFFINE, data,
                                                         fillcolor=grey))
     np.testing.assert_array_equal(np.round(np.asarray(ours) * 255).astype(np.uint8), expected)
@@ -93,7 +98,7 @@ def test_corner_shears_with_nearest_pixels_are_pils_transform(rate):
 def test_nearest_rotation_reads_the_pixels_pil_reads():
   """Nearest-pixel rotation about the centre agrees with PIL's `rotate` but on rounding ties."""
   image = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
-  ours = augment.warp(augment.to_float(image), geometric.rotation_matrix(20.0, 32, 32), FILL,
+  ours = warp(augment.to_float(image), geometric.rotation_matrix(20.0, 32, 32), FILL,
                       nearest=True)
   expected = _pil_grey(image, lambda im: im.rotate(20.0, fillcolor=(128, 128, 128)))
   same = np.all(np.round(np.asarray(ours) * 255).astype(np.uint8) == expected, axis=-1)
