@@ -34,13 +34,17 @@ def fresh_extra(config, num_unlabeled=6):
 
 def update(extra, index, probs, config):
   aux = {"unlabeled_index": jnp.asarray(index), "unlabeled_probs": jnp.asarray(probs)}
-  return three_class_method(config).update_extra(extra, None, 0, aux)
+  # Jitted: run op by op, each call would compile every operation inside it separately.
+  return jax.jit(three_class_method(config).update_extra)(extra, None, 0, aux)
+
+
+ensemble_targets = jax.jit(te.ensemble_targets)
 
 
 def test_targets_are_bias_corrected(config):
   z = jnp.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
   extra = update(fresh_extra(config), [1, 4], z, config)
-  targets, seen = te.ensemble_targets(extra, jnp.array([1, 4, 0]), ALPHA)
+  targets, seen = ensemble_targets(extra, jnp.array([1, 4, 0]), ALPHA)
   # One update with z: Z = (1 - alpha) z, and Z / (1 - alpha^1) = z.
   np.testing.assert_allclose(extra["ensemble"][1], (1 - ALPHA) * z[0], rtol=1e-6)
   np.testing.assert_allclose(targets[:2], z, rtol=1e-6)
@@ -48,12 +52,12 @@ def test_targets_are_bias_corrected(config):
   # Three updates with the same z still give z; with a new z' the target is the
   # bias-corrected average ((1 - alpha) z' + alpha (1 - alpha) z) / (1 - alpha^2).
   twice = update(update(extra, [1, 4], z, config), [1, 4], z, config)
-  np.testing.assert_allclose(te.ensemble_targets(twice, jnp.array([1, 4]), ALPHA)[0], z,
+  np.testing.assert_allclose(ensemble_targets(twice, jnp.array([1, 4]), ALPHA)[0], z,
                              rtol=1e-6)
   z_new = z[::-1]
   mixed = update(extra, [1, 4], z_new, config)
   expected = ((1 - ALPHA) * z_new + ALPHA * (1 - ALPHA) * z) / (1 - ALPHA**2)
-  np.testing.assert_allclose(te.ensemble_targets(mixed, jnp.array([1, 4]), ALPHA)[0],
+  np.testing.assert_allclose(ensemble_targets(mixed, jnp.array([1, 4]), ALPHA)[0],
                              expected, rtol=1e-6)
   np.testing.assert_array_equal(mixed["updates"], [0, 2, 0, 0, 2, 0])
 
@@ -63,7 +67,7 @@ def test_duplicate_indices_update_once_from_the_first_occurrence(config):
   index = [3, 5, 3, 3]
   extra = update(fresh_extra(config), index, probs, config)
   np.testing.assert_array_equal(extra["updates"], [0, 0, 0, 1, 0, 1])
-  np.testing.assert_allclose(te.ensemble_targets(extra, jnp.array([3, 5]), ALPHA)[0],
+  np.testing.assert_allclose(ensemble_targets(extra, jnp.array([3, 5]), ALPHA)[0],
                              probs[:2], rtol=1e-6)
   np.testing.assert_array_equal(common.first_occurrences(jnp.array([2, 0, 2, 1, 0])),
                                 [True, True, False, True, False])
@@ -107,7 +111,7 @@ def test_ensemble_trains_and_is_checkpointed(tmp_path, config, train_a_few_steps
   updates = np.asarray(extra["updates"])
   drawn = 4 * config.batch_size * config.unlabeled_ratio
   assert 0 < updates.sum() <= drawn and updates.max() <= 4
-  targets, seen = te.ensemble_targets(extra, jnp.arange(len(updates)), ALPHA)
+  targets, seen = ensemble_targets(extra, jnp.arange(len(updates)), ALPHA)
   np.testing.assert_array_equal(seen, updates > 0)
   np.testing.assert_allclose(targets[updates > 0].sum(-1), 1.0, rtol=1e-5)
 
