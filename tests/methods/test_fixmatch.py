@@ -112,13 +112,18 @@ def test_milder_strong_view_for_small_images(tiny_config):
   assert full.shape == images.shape and bool(jnp.all((full >= 0) & (full <= 1)))
 
 
+# Jitted: run op by op, the strong view would compile each of its hundreds of operations.
+strong_view = jax.jit(fixmatch.strong_view, static_argnames=(
+    "flip", "magnitude", "cutout_fraction", "op_probability", "cutout_min_fraction", "geometry"))
+
+
 def test_reference_code_strong_view_keeps_the_paper_views_stream(tiny_config):
   """Op probability 1 and Cutout from 0 are the paper's view, the same images for a key."""
   images = jax.random.uniform(jax.random.key(0), (6, 16, 16, 3))
-  paper = augment.strong(jax.random.key(1), images, flip=True)
-  np.testing.assert_array_equal(fixmatch.strong_view(jax.random.key(1), images, True), paper)
-  reference = fixmatch.strong_view(jax.random.key(1), images, True, op_probability=0.5,
-                                   cutout_min_fraction=0.5)
+  paper = jax.jit(augment.strong, static_argnames="flip")(jax.random.key(1), images, flip=True)
+  np.testing.assert_array_equal(strong_view(jax.random.key(1), images, True), paper)
+  reference = strong_view(jax.random.key(1), images, True, op_probability=0.5,
+                          cutout_min_fraction=0.5)
   assert not np.array_equal(reference, paper)
 
 
@@ -127,16 +132,16 @@ def test_reference_geometry_changes_only_the_geometric_ops():
   images = jnp.round(jax.random.uniform(jax.random.key(0), (64, 16, 16, 3)) * 255) / 255
   key = jax.random.key(1)
   indices, parameters = augment.rand_augment.draw_ops(key, 64, magnitude=None)
-  centred = augment.rand_augment.apply_ops(images, indices, parameters)
-  reference = augment.rand_augment.apply_ops(images, indices, parameters,
-                                             augment.REFERENCE_GEOMETRY_POLICY, nearest=True)
+  centred = jax.jit(augment.rand_augment.apply_ops)(images, indices, parameters)
+  reference = jax.jit(lambda *args: augment.rand_augment.apply_ops(
+      *args, augment.REFERENCE_GEOMETRY_POLICY, nearest=True))(images, indices, parameters)
   names = list(augment.FIXMATCH_POLICY)
   geometric = np.array([[isinstance(augment.FIXMATCH_POLICY[names[i]], augment.GeometricOp)
                          for i in row] for row in np.asarray(indices)])
   differs = np.any(np.asarray(centred) != np.asarray(reference), axis=(1, 2, 3))
   assert not np.any(differs & ~geometric.any(axis=1))
   assert np.mean(differs[geometric.any(axis=1)]) > 0.8
-  view = fixmatch.strong_view(key, images, True, geometry="reference")
+  view = strong_view(key, images, True, geometry="reference")
   assert view.shape == images.shape and bool(jnp.all((view >= 0) & (view <= 1)))
 
 
