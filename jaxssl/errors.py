@@ -19,3 +19,13 @@ class TrainingDivergedError(ConfigError):
 
 class CheckpointUnreadableError(ConfigError):
     """No checkpoint of the workdir can be restored (truncated or corrupt files)."""
+
+
+def nearest_multiples(value: int, step: int) -> str:
+    """The positive multiples of `step` on either side of `value`, for a message's fix.
+
+    nearest_multiples(10, 4) == "8 or 12"; below the first multiple only that one
+    is offered: nearest_multiples(3, 4) == "4".
+    """
+    lower = value - value % step
+    return f"{lower} or {lower + step}" if lower > 0 else f"{step}"

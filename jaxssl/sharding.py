@@ -10,7 +10,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from jaxssl.errors import ConfigError
+from jaxssl.errors import ConfigError, nearest_multiples
 
 DATA_AXIS = "data"
 
@@ -39,8 +39,6 @@ def check_divisible(batch_size: int, mesh: Mesh, what: str) -> None:
   """Refuses a global batch that can't be split evenly over the devices."""
   num_devices = mesh.devices.size
   if batch_size % num_devices:
-    lower = batch_size - batch_size % num_devices
     raise ConfigError(
         f"{what}={batch_size} does not divide over {num_devices} devices; "
-        f"use a multiple of {num_devices} such as {max(lower, num_devices)} "
-        f"or {lower + num_devices}.")
+        f"use a multiple of {num_devices} such as {nearest_multiples(batch_size, num_devices)}.")

@@ -95,7 +95,7 @@ def test_every_method_declares_and_checks_its_options():
     (["--config.method.ema_decay=0.9"], "use config.method.teacher_decay"),
     (["--config=configs/no_such_config.py"], "no_such_config.py"),
     (["--config=configs/fixmatch.py:bogus"], "Unknown data-set preset 'bogus'"),
-    (["--config.batch_size=12"], "batch_size=12 does not divide"),
+    (["--config.batch_size=12"], "batch_size=12 does not divide over 8 devices; use a multiple of 8 such as 8 or 16."),
     (["--config.data.pipeline=disk"], "pipeline"),
     (["--config.runner=sideways"], "config.runner='sideways'"),
     (["--config.runner=noisy_student"], "start from configs/noisy_student.py"),

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from jaxssl.errors import DatasetError, WorkdirMismatchError
+from jaxssl.errors import DatasetError, WorkdirMismatchError, nearest_multiples
 
 SPLIT_FILE = "labeled_split.json"
 
@@ -40,11 +40,10 @@ def labeled_split(labels: np.ndarray, num_labeled: int, num_classes: int,
         f"num_labeled={num_labeled}; it must be a positive multiple of "
         f"num_classes={num_classes}, e.g. {4 * num_classes} (or -1 for every label).")
   if num_labeled % num_classes:
-    lower = num_labeled - num_labeled % num_classes
     raise DatasetError(
         f"num_labeled={num_labeled} can't be split evenly over "
         f"{num_classes} classes; use a multiple of {num_classes} such as "
-        f"{max(lower, num_classes)} or {lower + num_classes}.")
+        f"{nearest_multiples(num_labeled, num_classes)}.")
   per_class = num_labeled // num_classes
   labels = np.asarray(labels)
   rng = np.random.default_rng(seed)

@@ -28,6 +28,7 @@ def test_labeled_split_depends_only_on_seed():
     (0, "positive multiple of num_classes=4"),
     (-8, "positive multiple"),
     (10, "such as 8 or 12"),
+    (3, r"such as 4\.$"),  # not "4 or 4": below the first multiple, only that one
     (120, "class 0 has 25 train examples but num_labeled=120 needs 30"),
 ])
 def test_labeled_split_refuses_bad_counts(num_labeled, message):
