@@ -264,6 +264,12 @@ def sweep():
                      _ROOT.value, _CONFIGS.value, _STEPS.value,
                      overrides=parse_overrides(_SET.value), variants=variants,
                      train_missing=not _REPORT_ONLY.value)
+  if not results:  # only when reporting; an empty table must not replace a filled one
+    raise ConfigError(
+        f"No finished run under {_ROOT.value} for methods {','.join(methods)}, labels "
+        f"{','.join(_LABELS.value)}, seeds {','.join(_SEEDS.value)}: nothing to report"
+        + (f", and {_OUT.value} is left as it was" if _OUT.value else "")
+        + ". Check --root and --methods, or drop --report_only to train the runs.")
   rows = list(dict.fromkeys(row for row, _ in results))  # grid order, stage rows included
   table = (error_table(results, rows, labels, _PRESET.value, _STATISTIC.value) + "\n"
            + seed_table(results, rows, labels, _STATISTIC.value))

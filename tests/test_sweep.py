@@ -4,6 +4,8 @@ import json
 import os
 
 import pytest
+from absl import flags
+from absl.testing import flagsaver
 
 from jaxssl import stages, sweep
 from jaxssl.errors import ConfigError
@@ -121,3 +123,32 @@ def test_seed_table_gives_each_runs_error_under_its_labels_and_seed():
   assert lines[2] == "| Method | 20 labels, seed 1 | 50 labels, seed 0 | 50 labels, seed 3 |"
   assert "| fixmatch | 20.00 | 10.00 | 25.00 |" in lines
   assert "| uda | n/a | n/a | 40.00 |" in lines
+
+
+def sweep_command_line(*argv):
+  """Runs `python -m jaxssl.sweep *argv` in this process; the flags are restored after."""
+  with flagsaver.flagsaver():
+    flags.FLAGS(["sweep", *argv])
+    sweep.main([])
+
+
+def test_reporting_no_finished_run_is_refused_and_keeps_the_table_file(tmp_path, capsys):
+  out = tmp_path / "digits.md"
+  out.write_text("the table of an earlier sweep")
+  finished = tmp_path / "sweep" / "supervised" / "labels20" / "seed0"
+  finished.mkdir(parents=True)
+  (finished / "results.json").write_text(json.dumps(
+      {"seed": 0, "accuracy": {"final": 0.5}, "ema_accuracy": {"final": 0.6}}))
+  argv = [f"--root={tmp_path / 'sweep'}", f"--configs={CONFIGS}", "--labels=20", "--seeds=0",
+          "--report_only", f"--out={out}"]
+  # A misspelt method: no run to report, refused (exit status 2, one line) before anything
+  # is written.
+  with pytest.raises(SystemExit) as exit:
+    sweep_command_line(*argv, "--methods=supervisd")
+  error = capsys.readouterr().err
+  assert exit.value.code == 2 and error.startswith("error: No finished run under")
+  assert "left as it was" in error and "Traceback" not in error
+  assert out.read_text() == "the table of an earlier sweep"
+  # The finished run is reported: the table replaces the file.
+  sweep_command_line(*argv, "--methods=supervised")
+  assert "| supervised | 40.00 ± 0.00 (40.00) | EMA |" in out.read_text()
