@@ -59,6 +59,19 @@ def _flag_error_message(error: Exception, argv: list[str]) -> str:
   return f"Bad command line: {cause}"
 
 
+class BrokenConfigFile(Exception):
+  """The --config file itself fails to load: a bug in that Python file, not a bad value."""
+
+
+def _config_file_problem(error: BaseException, argv: list[str]) -> str | None:
+  """`errors.config_file_problem` for the file of --config=<file>[:<arg>]."""
+  from jaxssl import errors
+
+  path = next((arg.split("=", 1)[1].split(":", 1)[0] for arg in argv
+               if arg.startswith("--config=")), "")
+  return errors.config_file_problem(error, path)
+
+
 DEFAULT_CONFIG = "configs/fixmatch.py"
 DEFAULT_CACHE = "~/.cache/jaxssl/xla"
 
@@ -90,16 +103,27 @@ def parse(argv: list[str]):
       "compilation_cache", DEFAULT_CACHE,
       "Folder of JAX's persistent compilation cache, so that a resumed or repeated run does "
       "not compile its step again; '' turns it off.", flag_values=flag_values)
+  # config_flags loads the file as module "config_config", re-executing it inside that
+  # module when one is loaded already: a later file without get_config() would then run
+  # the earlier file's. Each parse starts afresh (a second launch.run in one process).
+  sys.modules.pop("config_config", None)
   # config_flags reads the --config.<field> overrides from sys.argv while parsing, and
   # only when --config itself is on the command line.
   saved_argv, sys.argv = sys.argv, list(argv)
   try:
     flag_values(argv)
+    config.value.keys()  # a config file that failed to load raises here, not at first use
+  except flags.Error:  # bad values, including those get_config refuses: run() words them
+    raise
+  except Exception as error:  # the config file's own code may raise anything
+    problem = _config_file_problem(error, argv)
+    if problem is None:
+      raise
+    raise BrokenConfigFile(problem) from None
   finally:
     sys.argv = saved_argv
   if not workdir.value:
     raise flags.Error("--workdir is required: the run directory for checkpoints and results.")
-  config.value.keys()  # a config file that failed to load raises here, not at first use
   by_hand = {"coordinator_address": coordinator.value, "num_processes": num_processes.value,
              "process_id": process_id.value}
   given = {name: value for name, value in by_hand.items() if value is not None}
@@ -118,6 +142,9 @@ def run(argv: list[str]) -> int:
   """Runs launch.py's command line `argv`; returns the process exit status."""
   try:
     config, workdir, distributed, cache = parse(argv)
+  except BrokenConfigFile as error:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
   except (flags.Error, AttributeError, KeyError, OSError, ValueError) as error:
     print(f"error: {_flag_error_message(error, argv)}", file=sys.stderr)
     return 2

@@ -1,5 +1,8 @@
 """Errors for bad input: each message names the problem and the fix."""
 
+import os
+import traceback
+
 
 class ConfigError(ValueError):
     """A config value, data set or workdir that jaxssl refuses to train on."""
@@ -29,3 +32,36 @@ def nearest_multiples(value: int, step: int) -> str:
     """
     lower = value - value % step
     return f"{lower} or {lower + step}" if lower > 0 else f"{step}"
+
+
+def config_file_problem(error: BaseException, path: str) -> str | None:
+    """A one-line report of `error` if it arose in the config file `path`'s own code, else None.
+
+    For a syntax error, an exception raised by the file's code (with the file's
+    line), or a file without get_config(): a bug in the Python file, not a bad
+    value, so the message points at the file rather than at a field.
+    """
+    if not os.path.isfile(path):
+        return None
+
+    def in_config_file(filename) -> bool:
+        return bool(filename) and os.path.isfile(filename) and os.path.samefile(filename, path)
+
+    if isinstance(error, SyntaxError) and in_config_file(error.filename):
+        line = error.lineno
+    else:
+        frames = [f for f in traceback.extract_tb(error.__traceback__)
+                  if in_config_file(f.filename)]
+        if not frames:
+            if isinstance(error, AttributeError) and "get_config" in str(error):
+                return (f"The config file {path} defines no get_config(): a config file needs "
+                        "a get_config() (or get_config(arg), for <file>:<arg>) that returns an "
+                        "ml_collections.ConfigDict.")
+            if isinstance(error, TypeError) and "get_config()" in str(error):
+                return (f"The config file {path} was called with an argument its get_config "
+                        f"does not take ({error}): give it a parameter for the text after "
+                        "':' in <file>:<arg> (the sweep passes '<preset>,labels=N,seed=S').")
+            return None
+        line = frames[-1].lineno
+    return (f"The config file {path} fails at line {line}: {type(error).__name__}: {error}. "
+            "Fix the file (run it with python to see the whole error).")

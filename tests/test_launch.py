@@ -111,6 +111,29 @@ def test_bad_command_lines_are_refused_with_a_message(capsys, workdir, argv, mes
   assert snapshot(workdir) == before
 
 
+BROKEN_CONFIG_FILES = [
+    ("def get_config(:\n", "fails at line 1: SyntaxError"),
+    ("import ml_collections\n\ndef get_config():\n  config = ml_collections.ConfigDict()\n"
+     "  config.width = undefined_name\n  return config\n",
+     "fails at line 5: NameError: name 'undefined_name' is not defined"),
+    ("WIDTH = 3\n", "defines no get_config()"),
+]
+
+
+@pytest.mark.parametrize("text, message", BROKEN_CONFIG_FILES,
+                         ids=["syntax", "raises", "no_get_config"])
+def test_a_broken_config_file_is_named_with_its_line(capsys, workdir, tmp_path, text, message):
+  config_file = tmp_path / "my_config.py"
+  config_file.write_text(text)
+  # A config loaded before in this process must not stand in for the broken one.
+  launch.parse(["launch.py", "--config=configs/supervised.py", f"--workdir={workdir}"])
+  before = snapshot(workdir)
+  status, err = launch_in_process(capsys, f"--config={config_file}", f"--workdir={workdir}")
+  assert status == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+  assert err.startswith(f"error: The config file {config_file} ") and message in err
+  assert snapshot(workdir) == before
+
+
 def test_launch_py_as_a_program(tmp_path):
   """The real entry point: a refused option, then the same config resumed from its workdir."""
   # One CPU device, as a user has; XLA at optimization level 0 as in the rest of the suite

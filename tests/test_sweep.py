@@ -60,6 +60,13 @@ def test_load_config_reads_the_configs_directory(tmp_path):
     sweep.load_config("no_such_method", "digits", CONFIGS)
   with pytest.raises(ConfigError, match="--configs"):
     sweep.load_config("fixmatch", "digits", str(tmp_path))
+  # A bug in a user's config file is reported with the file and line, not as a traceback.
+  (tmp_path / "mine.py").write_text("def get_config(arg):\n  return arg.no_such_method()\n")
+  with pytest.raises(ConfigError, match=r"mine.py fails at line 2: AttributeError"):
+    sweep.load_config("mine", "digits", str(tmp_path))
+  (tmp_path / "no_arg.py").write_text("def get_config():\n  return None\n")
+  with pytest.raises(ConfigError, match=r"no_arg.py was called with an argument"):
+    sweep.load_config("no_arg", "digits", str(tmp_path))
 
 
 def test_variants_train_one_row_each_with_their_overrides(tmp_path):
