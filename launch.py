@@ -27,6 +27,8 @@ import sys
 from absl import flags, logging
 from ml_collections import config_flags
 
+from jaxssl import errors
+
 
 class _QuietLibraries(python_logging.Filter):
   """Keeps the console to jaxssl's progress lines: library INFO chatter is dropped."""
@@ -57,19 +59,6 @@ def _flag_error_message(error: Exception, argv: list[str]) -> str:
   lines = [line.strip() for line in str(error).splitlines() if line.strip()]
   cause = re.sub(r"^[\w.]+(Error|Exception): ", "", lines[-1]) if lines else repr(error)
   return f"Bad command line: {cause}"
-
-
-class BrokenConfigFile(Exception):
-  """The --config file itself fails to load: a bug in that Python file, not a bad value."""
-
-
-def _config_file_problem(error: BaseException, argv: list[str]) -> str | None:
-  """`errors.config_file_problem` for the file of --config=<file>[:<arg>]."""
-  from jaxssl import errors
-
-  path = next((arg.split("=", 1)[1].split(":", 1)[0] for arg in argv
-               if arg.startswith("--config=")), "")
-  return errors.config_file_problem(error, path)
 
 
 DEFAULT_CONFIG = "configs/fixmatch.py"
@@ -109,17 +98,14 @@ def parse(argv: list[str]):
   sys.modules.pop("config_config", None)
   # config_flags reads the --config.<field> overrides from sys.argv while parsing, and
   # only when --config itself is on the command line.
+  config_path = next((arg.split("=", 1)[1].split(":", 1)[0] for arg in argv
+                      if arg.startswith("--config=")), "")
   saved_argv, sys.argv = sys.argv, list(argv)
   try:
-    flag_values(argv)
-    config.value.keys()  # a config file that failed to load raises here, not at first use
-  except flags.Error:  # bad values, including those get_config refuses: run() words them
-    raise
-  except Exception as error:  # the config file's own code may raise anything
-    problem = _config_file_problem(error, argv)
-    if problem is None:
-      raise
-    raise BrokenConfigFile(problem) from None
+    # flags.Error: bad values, including those get_config refuses; run() words them.
+    with errors.config_file_loading(config_path, passthrough=flags.Error):
+      flag_values(argv)
+      config.value.keys()  # a config file that failed to load raises here, not at first use
   finally:
     sys.argv = saved_argv
   if not workdir.value:
@@ -142,7 +128,7 @@ def run(argv: list[str]) -> int:
   """Runs launch.py's command line `argv`; returns the process exit status."""
   try:
     config, workdir, distributed, cache = parse(argv)
-  except BrokenConfigFile as error:
+  except errors.ConfigFileError as error:
     print(f"error: {error}", file=sys.stderr)
     return 2
   except (flags.Error, AttributeError, KeyError, OSError, ValueError) as error:
@@ -154,7 +140,6 @@ def run(argv: list[str]) -> int:
   logging.set_verbosity(logging.INFO)
   import jax  # after flag parsing, so --help stays cheap
   from jaxssl import preemption, stages, train
-  from jaxssl.errors import ConfigError
 
   if cache:
     jax.config.update("jax_compilation_cache_dir", os.path.expanduser(cache))
@@ -164,7 +149,7 @@ def run(argv: list[str]) -> int:
                jax.process_count(), jax.devices())
   try:
     results = stages.run(config, workdir)
-  except ConfigError as error:
+  except errors.ConfigError as error:
     logging.error("%s", error)
     print(f"error: {error}", file=sys.stderr)
     return 2

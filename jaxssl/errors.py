@@ -1,5 +1,6 @@
 """Errors for bad input: each message names the problem and the fix."""
 
+import contextlib
 import os
 import traceback
 
@@ -20,6 +21,10 @@ class TrainingDivergedError(ConfigError):
     """The loss stopped being finite; the hyperparameters, not the code, need a change."""
 
 
+class ConfigFileError(ConfigError):
+    """A config file that fails to load: a bug in that Python file, not a bad value."""
+
+
 class CheckpointUnreadableError(ConfigError):
     """No checkpoint of the workdir can be restored (truncated or corrupt files)."""
 
@@ -34,7 +39,7 @@ def nearest_multiples(value: int, step: int) -> str:
     return f"{lower} or {lower + step}" if lower > 0 else f"{step}"
 
 
-def config_file_problem(error: BaseException, path: str) -> str | None:
+def _config_file_problem(error: BaseException, path: str) -> str | None:
     """A one-line report of `error` if it arose in the config file `path`'s own code, else None.
 
     For a syntax error, an exception raised by the file's code (with the file's
@@ -65,3 +70,22 @@ def config_file_problem(error: BaseException, path: str) -> str | None:
         line = frames[-1].lineno
     return (f"The config file {path} fails at line {line}: {type(error).__name__}: {error}. "
             "Fix the file (run it with python to see the whole error).")
+
+
+@contextlib.contextmanager
+def config_file_loading(path: str, passthrough=()):
+    """Turns an error of the config file `path`'s own code into a one-line ConfigFileError.
+
+    Wraps the loading of the file and the call of its get_config. Errors of the
+    types in `passthrough` (the caller's own reports) and errors that did not
+    arise in the file propagate unchanged.
+    """
+    try:
+        yield
+    except passthrough:
+        raise
+    except Exception as error:  # the config file's own code may raise anything
+        problem = _config_file_problem(error, path)
+        if problem is None:
+            raise
+        raise ConfigFileError(problem) from None

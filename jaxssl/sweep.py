@@ -39,7 +39,7 @@ from typing import Sequence
 from absl import app, flags, logging
 
 from jaxssl import metrics_log, plots, renamed_fields, stages
-from jaxssl.errors import ConfigError, config_file_problem
+from jaxssl.errors import ConfigError, config_file_loading
 
 STATISTICS = ("final", "median_last_20", "best")
 
@@ -53,16 +53,9 @@ def load_config(method: str, arg: str, configs_dir: str):
         "<method>.py per method (the repository's configs/ folder).")
   spec = importlib.util.spec_from_file_location(f"jaxssl_sweep_configs.{method}", path)
   module = importlib.util.module_from_spec(spec)
-  try:
+  with config_file_loading(path, passthrough=ConfigError):
     spec.loader.exec_module(module)
     return module.get_config(arg)
-  except ConfigError:
-    raise
-  except Exception as error:  # the config file's own code may raise anything
-    problem = config_file_problem(error, path)
-    if problem is None:
-      raise
-    raise ConfigError(problem) from None
 
 
 def parse_overrides(items: Sequence[str]) -> dict:
