@@ -96,10 +96,10 @@ def parse(argv: list[str]):
   # module when one is loaded already: a later file without get_config() would then run
   # the earlier file's. Each parse starts afresh (a second launch.run in one process).
   sys.modules.pop("config_config", None)
-  # config_flags reads the --config.<field> overrides from sys.argv while parsing, and
-  # only when --config itself is on the command line.
   config_path = next((arg.split("=", 1)[1].split(":", 1)[0] for arg in argv
                       if arg.startswith("--config=")), "")
+  # config_flags reads the --config.<field> overrides from sys.argv while parsing, and
+  # only when --config itself is on the command line.
   saved_argv, sys.argv = sys.argv, list(argv)
   try:
     # flags.Error: bad values, including those get_config refuses; run() words them.
