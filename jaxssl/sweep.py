@@ -58,6 +58,20 @@ def load_config(method: str, arg: str, configs_dir: str):
     return module.get_config(arg)
 
 
+def check_methods(methods: Sequence[str], configs_dir: str) -> None:
+  """Refuses, before any run trains or any table is written, methods without a config file."""
+  unknown = [m for m in methods if not os.path.isfile(os.path.join(configs_dir, f"{m}.py"))]
+  if not unknown:
+    return
+  if not os.path.isdir(configs_dir):
+    raise ConfigError(f"--configs={configs_dir} is not a folder. Pass the folder with one "
+                      "<method>.py per method (the repository's configs/).")
+  known = sorted(name.removesuffix(".py") for name in os.listdir(configs_dir)
+                 if name.endswith(".py") and not name.startswith("_"))
+  raise ConfigError(f"No config file in {configs_dir} for {', '.join(unknown)}; "
+                    f"the methods there: {', '.join(known)}. Check --methods.")
+
+
 def parse_overrides(items: Sequence[str]) -> dict:
   """['method.tau=1.0', 'model.name=vit'] -> {'method.tau': 1.0, 'model.name': 'vit'}.
 
@@ -260,6 +274,7 @@ def main(argv):
 def sweep():
   """Trains the grid the flags describe; prints and writes its table and plot."""
   methods, labels = _METHODS.value, [int(n) for n in _LABELS.value]
+  check_methods(methods, _CONFIGS.value)
   variants = dict(parse_variant(v) for v in _VARIANTS.value) or None
   results = run_grid(methods, labels, [int(s) for s in _SEEDS.value], _PRESET.value,
                      _ROOT.value, _CONFIGS.value, _STEPS.value,

@@ -139,23 +139,31 @@ def sweep_command_line(*argv):
     sweep.main([])
 
 
-def test_reporting_no_finished_run_is_refused_and_keeps_the_table_file(tmp_path, capsys):
+def test_a_misspelt_method_or_no_finished_run_is_refused_and_keeps_the_table_file(
+    tmp_path, capsys):
   out = tmp_path / "digits.md"
   out.write_text("the table of an earlier sweep")
   finished = tmp_path / "sweep" / "supervised" / "labels20" / "seed0"
   finished.mkdir(parents=True)
   (finished / "results.json").write_text(json.dumps(
       {"seed": 0, "accuracy": {"final": 0.5}, "ema_accuracy": {"final": 0.6}}))
-  argv = [f"--root={tmp_path / 'sweep'}", f"--configs={CONFIGS}", "--labels=20", "--seeds=0",
-          "--report_only", f"--out={out}"]
-  # A misspelt method: no run to report, refused (exit status 2, one line) before anything
-  # is written.
-  with pytest.raises(SystemExit) as exit:
-    sweep_command_line(*argv, "--methods=supervisd")
-  error = capsys.readouterr().err
-  assert exit.value.code == 2 and error.startswith("error: No finished run under")
-  assert "left as it was" in error and "Traceback" not in error
-  assert out.read_text() == "the table of an earlier sweep"
+  common = [f"--root={tmp_path / 'sweep'}", f"--configs={CONFIGS}", "--labels=20",
+            f"--out={out}"]
+  argv = [*common, "--seeds=0", "--report_only"]
+  misspelt = f"No config file in {CONFIGS} for supervisd; the methods there: adamatch, comatch, "
+  # Each refused with exit status 2 and one line, before anything is trained or written: a
+  # misspelt method among known ones, when reporting and when training (a run of the known
+  # method, seed 1, would train first otherwise); a known method without a finished run.
+  for arguments, message in (([*argv, "--methods=supervised,supervisd"], misspelt),
+                             ([*common, "--seeds=1", "--methods=supervised,supervisd"], misspelt),
+                             ([*argv, "--methods=fixmatch"], "No finished run under ")):
+    with pytest.raises(SystemExit) as exit:
+      sweep_command_line(*arguments)
+    error = capsys.readouterr().err
+    assert exit.value.code == 2 and error.startswith(f"error: {message}")
+    assert "Traceback" not in error and len(error.strip().splitlines()) == 1
+    assert out.read_text() == "the table of an earlier sweep"
+  assert not (finished.parent / "seed1").exists()
   # The finished run is reported: the table replaces the file.
   sweep_command_line(*argv, "--methods=supervised")
   assert "| supervised | 40.00 ± 0.00 (40.00) | EMA |" in out.read_text()
