@@ -90,7 +90,7 @@ def test_two_processes_end_where_one_process_ends_and_resume_after_sigterm(tmp_p
   for two_processes, one_process in zip(final_parameters(two, TOTAL_STEPS),
                                         final_parameters(one, TOTAL_STEPS), strict=True):
     # Two processes sum the gradients in another order; 30 steps amplify that rounding to
-    # ~2e-5 at the digits preset's weight decay of 5e-3. A wrong reduction moves far more.
+    # ~2e-5 (measured at weight decay 5e-3). A wrong reduction moves far more.
     np.testing.assert_allclose(two_processes, one_process, rtol=1e-3, atol=1e-4)
   assert ([(r["step"], r["accuracy"], r["ema_accuracy"]) for r in eval_records(two)]
           == [(r["step"], r["accuracy"], r["ema_accuracy"]) for r in eval_records(one)])
