@@ -153,10 +153,13 @@ def test_a_misspelt_method_or_no_finished_run_is_refused_and_keeps_the_table_fil
   misspelt = f"No config file in {CONFIGS} for supervisd; the methods there: adamatch, comatch, "
   # Each refused with exit status 2 and one line, before anything is trained or written: a
   # misspelt method among known ones, when reporting and when training (a run of the known
-  # method, seed 1, would train first otherwise); a known method without a finished run.
+  # method, seed 1, would train first otherwise); a known method without a finished run; a
+  # --configs folder that does not exist.
   for arguments, message in (([*argv, "--methods=supervised,supervisd"], misspelt),
                              ([*common, "--seeds=1", "--methods=supervised,supervisd"], misspelt),
-                             ([*argv, "--methods=fixmatch"], "No finished run under ")):
+                             ([*argv, "--methods=fixmatch"], "No finished run under "),
+                             ([*argv, "--methods=supervised", f"--configs={tmp_path / 'cfgs'}"],
+                              f"--configs={tmp_path / 'cfgs'} is not a folder.")):
     with pytest.raises(SystemExit) as exit:
       sweep_command_line(*arguments)
     error = capsys.readouterr().err
