@@ -155,15 +155,16 @@ def test_a_misspelt_method_or_no_finished_run_is_refused_and_keeps_the_table_fil
   # misspelt method among known ones, when reporting and when training (a run of the known
   # method, seed 1, would train first otherwise); a known method without a finished run; a
   # --configs folder that does not exist.
-  for arguments, message in (([*argv, "--methods=supervised,supervisd"], misspelt),
-                             ([*common, "--seeds=1", "--methods=supervised,supervisd"], misspelt),
-                             ([*argv, "--methods=fixmatch"], "No finished run under "),
-                             ([*argv, "--methods=supervised", f"--configs={tmp_path / 'cfgs'}"],
-                              f"--configs={tmp_path / 'cfgs'} is not a folder.")):
+  for arguments, message, fix in (
+      ([*argv, "--methods=supervised,supervisd"], misspelt, "Check --methods."),
+      ([*common, "--seeds=1", "--methods=supervised,supervisd"], misspelt, "Check --methods."),
+      ([*argv, "--methods=fixmatch"], "No finished run under ", "left as it was"),
+      ([*argv, "--methods=supervised", f"--configs={tmp_path / 'cfgs'}"],
+       f"--configs={tmp_path / 'cfgs'} is not a folder.", "Pass the folder")):
     with pytest.raises(SystemExit) as exit:
       sweep_command_line(*arguments)
     error = capsys.readouterr().err
-    assert exit.value.code == 2 and error.startswith(f"error: {message}")
+    assert exit.value.code == 2 and error.startswith(f"error: {message}") and fix in error
     assert "Traceback" not in error and len(error.strip().splitlines()) == 1
     assert out.read_text() == "the table of an earlier sweep"
   assert not (finished.parent / "seed1").exists()
