@@ -44,9 +44,14 @@ from jaxssl.errors import ConfigError, config_file_loading
 STATISTICS = ("final", "median_last_20", "best")
 
 
+def config_path(method: str, configs_dir: str) -> str:
+  """Where a method's config file is: `<configs_dir>/<method>.py`."""
+  return os.path.join(configs_dir, f"{method}.py")
+
+
 def load_config(method: str, arg: str, configs_dir: str):
   """`<configs_dir>/<method>.py`'s `get_config(arg)`, loaded from its file."""
-  path = os.path.join(configs_dir, f"{method}.py")
+  path = config_path(method, configs_dir)
   if not os.path.isfile(path):
     raise ConfigError(
         f"No config file {path} for method {method!r}. Pass --configs=<folder> with one "
@@ -60,7 +65,7 @@ def load_config(method: str, arg: str, configs_dir: str):
 
 def check_methods(methods: Sequence[str], configs_dir: str) -> None:
   """Refuses, before any run trains or any table is written, methods without a config file."""
-  unknown = [m for m in methods if not os.path.isfile(os.path.join(configs_dir, f"{m}.py"))]
+  unknown = [m for m in methods if not os.path.isfile(config_path(m, configs_dir))]
   if not unknown:
     return
   if not os.path.isdir(configs_dir):
