@@ -95,7 +95,9 @@ def test_bad_recipe_is_refused(tmp_path, overrides, message):
 
 
 def test_teacher_gets_no_gradient_and_stays_unchanged(teacher_dir):
-  config = tiny_deit(str(teacher_dir), distillation="soft")
+  # RandAugment and MixUp off as in the stages test below: each costs seconds of compiling in
+  # both programs here (test_recipe_repeats_mixes_and_smooths runs them).
+  config = tiny_deit(str(teacher_dir), distillation="soft", randaugment=False, mixup=0.0)
   files_before = {p: p.stat().st_mtime_ns for p in teacher_dir.rglob("*")}
   plan = stages.plan(config, stages.load_native(config), sharding.make_mesh(config.num_devices))
   inputs = plan[-1].prepare("unused")
@@ -207,9 +209,9 @@ def test_train_step_builds_on_preset(preset, distillation):
 
 
 def test_teacher_first_then_student_then_finetune_at_higher_resolution_and_resume(tmp_path):
-  # The stages are under test, not the recipe (test_recipe_repeats_mixes_and_smooths;
-  # test_teacher_gets_no_gradient_and_stays_unchanged trains with it): RandAugment and
-  # MixUp off take ~4 s off compiling each of the student's and fine-tuning's steps.
+  # The stages are under test, not the recipe (test_recipe_repeats_mixes_and_smooths runs it,
+  # test_train_step_builds_on_preset lowers a step with it): RandAugment and MixUp off take
+  # ~4 s off compiling each of the student's and fine-tuning's steps.
   config = tiny_deit("", distillation="hard", randaugment=False, mixup=0.0)
   config.finetune.image_size = 16
   config.lock()  # as launch.py's config_flags hands it over
