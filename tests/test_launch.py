@@ -8,7 +8,6 @@ entry point.
 """
 
 import importlib
-import json
 import os
 import pathlib
 import subprocess
@@ -156,27 +155,3 @@ def test_launch_py_as_a_program(tmp_path):
   assert (tmp_path / "run" / "learning_curve.png").exists()
   # The compiled step went to the persistent cache, for the next run of this config.
   assert any(path.name.startswith("jit_multi_step") for path in (tmp_path / "cache").iterdir())
-
-
-def test_fixmatch_streams_tfds_data_through_launch(capsys, tmp_path):
-  """data.pipeline=stream: labeled and unlabeled tf.data streams feed the compiled step."""
-  tfds = pytest.importorskip("tensorflow_datasets")
-  workdir = tmp_path / "stream"
-  with tfds.testing.mock_data(num_examples=64):
-    status, err = launch_in_process(
-        capsys, "--config=configs/fixmatch.py", "--config.data.source=tfds:mnist",
-        "--config.data.pipeline=stream", "--config.data.num_labeled=10",
-        "--config.model.kwargs.width=8", "--config.batch_size=8", "--config.unlabeled_ratio=2",
-        "--config.total_steps=4", "--config.log_every=2", "--config.eval_every=4",
-        "--config.checkpoint_every=4", "--config.eval_batch_size=32", "--config.num_devices=2",
-        f"--workdir={workdir}")
-  assert status == 0, err[-2000:]
-  results = json.loads((workdir / "results.json").read_text())
-  assert results["steps"] == 4 and results["source"] == "tfds:mnist"
-  assert 0.0 <= results["ema_accuracy"]["final"] <= 1.0
-  records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
-  train_records = [r for r in records if r["kind"] == "train"]
-  assert [r["step"] for r in train_records] == [2, 4]
-  assert all(0.0 <= r["mask_rate"] <= 1.0 for r in train_records)
-  split = json.loads((workdir / "labeled_split.json").read_text())
-  assert len(split["indices"]) == 10

@@ -1,4 +1,6 @@
-"""TFDS in-memory source and tf.data stream, on tfds.testing.mock_data."""
+"""TFDS in-memory source and tf.data stream, on tfds.testing.mock_data, and through launch.py."""
+
+import json
 
 import jax
 import numpy as np
@@ -8,6 +10,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from jaxssl.data import (load_source, load_tfds, make_ssl_streams, make_test_stream, stream_info,
                          to_global_batch)
 from jaxssl.errors import ConfigError, DatasetError
+from tests.test_launch import launch_in_process
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
@@ -98,3 +101,28 @@ def test_to_global_batch_assembles_a_sharded_batch():
 def test_streams_refuse_bad_sizes(mock_mnist, tmp_path, overrides, message):
   with pytest.raises(ConfigError, match=message):
     ssl_streams(tmp_path, [0, 5], **overrides)
+
+
+# Here rather than in tests/test_launch.py: with the other TFDS tests, pytest-xdist tends to
+# run it in the same worker, which then imports TensorFlow (~10 s) once for both.
+def test_fixmatch_streams_tfds_data_through_launch(capsys, tmp_path):
+  """data.pipeline=stream: labeled and unlabeled tf.data streams feed the compiled step."""
+  workdir = tmp_path / "stream"
+  with tfds.testing.mock_data(num_examples=64):
+    status, err = launch_in_process(
+        capsys, "--config=configs/fixmatch.py", "--config.data.source=tfds:mnist",
+        "--config.data.pipeline=stream", "--config.data.num_labeled=10",
+        "--config.model.kwargs.width=8", "--config.batch_size=8", "--config.unlabeled_ratio=2",
+        "--config.total_steps=4", "--config.log_every=2", "--config.eval_every=4",
+        "--config.checkpoint_every=4", "--config.eval_batch_size=32", "--config.num_devices=2",
+        f"--workdir={workdir}")
+  assert status == 0, err[-2000:]
+  results = json.loads((workdir / "results.json").read_text())
+  assert results["steps"] == 4 and results["source"] == "tfds:mnist"
+  assert 0.0 <= results["ema_accuracy"]["final"] <= 1.0
+  records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  train_records = [r for r in records if r["kind"] == "train"]
+  assert [r["step"] for r in train_records] == [2, 4]
+  assert all(0.0 <= r["mask_rate"] <= 1.0 for r in train_records)
+  split = json.loads((workdir / "labeled_split.json").read_text())
+  assert len(split["indices"]) == 10
