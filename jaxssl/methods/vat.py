@@ -77,16 +77,10 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
     def logits_fn(x):
       return apply_fn(params, x, True, dropout_key)[0]
 
-    constant_params = jax.lax.stop_gradient(params)  # theta_hat: the perturbations' model
-
-    def constant_logits_fn(x):
-      return apply_fn(constant_params, x, True, dropout_key)[0]
-
     lds = losses.vat_loss(logits_fn, images, vat_key, opts.epsilon, xi=opts.xi,
                           num_iterations=opts.num_power_iterations,
                           clean_logits=jax.lax.stop_gradient(logits),
-                          method=opts.power_iteration,
-                          perturbation_logits_fn=constant_logits_fn)
+                          method=opts.power_iteration)
     num_labeled = batch["label"].shape[0]
     loss, metrics = common.ramped_consistency(
         common.labeled_cross_entropy(logits[:num_labeled], batch["label"]), lds.mean(), step,
@@ -98,8 +92,7 @@ def make(method_config, *, num_classes, image_shape, flip) -> base.Method:
     if opts.adversarial != "none":
       adversarial = losses.adversarial_loss(
           logits_fn, images[:num_labeled], jax.nn.one_hot(batch["label"], logits.shape[-1]),
-          opts.adversarial_epsilon, opts.adversarial,
-          perturbation_logits_fn=constant_logits_fn).mean()
+          opts.adversarial_epsilon, opts.adversarial).mean()
       loss += opts.adversarial_weight * adversarial
       metrics["adversarial_loss"] = adversarial
     return loss, {"batch_stats": batch_stats, "metrics": metrics}
