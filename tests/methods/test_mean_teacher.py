@@ -72,8 +72,8 @@ def test_teacher_is_the_ema_of_the_student_history(config):
 def test_a_few_training_steps_on_digits_ramp_the_consistency_weight_up(config,
                                                                        train_a_few_steps):
   logged = train_a_few_steps(config)
-  # w(t) = w_max exp(-5 (1 - t / T)^2) for t < T = 2, then w_max (Laine & Aila's ramp-up).
-  ramp = np.exp(-5.0 * (1.0 - np.minimum(np.arange(4) / 2, 1.0)) ** 2)
+  # w(t) = w_max exp(-5 (1 - t / T)^2) for t < T (here 2), then w_max (Laine & Aila's ramp-up).
+  ramp = np.exp(-5.0 * (1.0 - np.minimum(np.arange(4) / config.method.rampup_steps, 1.0)) ** 2)
   np.testing.assert_allclose([m["unsupervised_weight"] for m in logged],
                              config.method.max_weight * ramp, rtol=1e-5)
   for metrics in logged:
