@@ -24,6 +24,11 @@ def run_steps(exp, state, step_fn, num_steps):
   return state, metrics
 
 
+def assert_every_step_moves_the_parameters(logged):
+  """The parameter norms logged at the steps of a run (`train_a_few_steps`) all differ."""
+  assert len({metrics["param_norm"] for metrics in logged}) == len(logged)
+
+
 def parameter_history(exp, key, num_steps):
   """The state after `num_steps` single steps and the parameters theta_0 .. theta_k on the way."""
   init_key, step_key = jax.random.split(key)

@@ -10,7 +10,7 @@ from jaxssl import augment, losses
 from jaxssl.errors import ConfigError
 from jaxssl.methods import common, fixmatch
 from tests.methods.conftest import WITH_STL10
-from tests.methods.helpers import build_method
+from tests.methods.helpers import assert_every_step_moves_the_parameters, build_method
 
 @pytest.fixture
 def tiny_config(shrink):
@@ -140,7 +140,7 @@ def test_a_few_training_steps_on_digits_with_every_pseudo_label_kept(tiny_config
                                rtol=1e-6)
     assert metrics["mask_rate"] == 1.0 and metrics["unsupervised_loss"] > 0
     assert 0.0 <= metrics["pseudo_label_accuracy"] <= 1.0
-  assert len({metrics["param_norm"] for metrics in logged}) == len(logged)  # every step moves
+  assert_every_step_moves_the_parameters(logged)
 
 
 @pytest.mark.parametrize("preset_arg", WITH_STL10)

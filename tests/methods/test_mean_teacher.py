@@ -8,7 +8,8 @@ import pytest
 from configs import mean_teacher as mt_config
 from jaxssl import train
 from jaxssl.methods import mean_teacher
-from tests.methods.helpers import build_method, ema_closed_form, parameter_history
+from tests.methods.helpers import (assert_every_step_moves_the_parameters, build_method,
+                                   ema_closed_form, parameter_history)
 
 @pytest.fixture
 def config(shrink):
@@ -83,7 +84,7 @@ def test_a_few_training_steps_on_digits_ramp_the_consistency_weight_up(config,
         metrics["supervised_loss"] + metrics["unsupervised_weight"] * metrics["unsupervised_loss"],
         rtol=1e-6)
     assert 0.0 <= metrics["pseudo_label_accuracy"] <= 1.0
-  assert len({metrics["param_norm"] for metrics in logged}) == len(logged)  # every step moves
+  assert_every_step_moves_the_parameters(logged)
 
 
 def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):

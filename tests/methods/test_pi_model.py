@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from configs import pi_model as pi_model_config
-from tests.methods.helpers import build_method
+from tests.methods.helpers import assert_every_step_moves_the_parameters, build_method
 
 @pytest.fixture
 def config(shrink):
@@ -56,7 +56,7 @@ def test_a_few_training_steps_on_digits_at_the_full_consistency_weight(config,
         metrics["supervised_loss"] + config.method.max_weight * metrics["unsupervised_loss"],
         rtol=1e-6)
     assert 0.0 <= metrics["pseudo_label_accuracy"] <= 1.0
-  assert len({metrics["param_norm"] for metrics in logged}) == len(logged)  # every step moves
+  assert_every_step_moves_the_parameters(logged)
 
 
 def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):

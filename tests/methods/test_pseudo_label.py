@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from configs import pseudo_label as pseudo_label_config
-from tests.methods.helpers import abstract_digits_inputs, build_method
+from tests.methods.helpers import (abstract_digits_inputs,
+                                   assert_every_step_moves_the_parameters, build_method)
 
 @pytest.fixture
 def tiny_config(shrink):
@@ -51,7 +52,7 @@ def test_a_few_training_steps_on_digits_with_every_pseudo_label_kept(tiny_config
         metrics["loss"],
         metrics["supervised_loss"] + metrics["unsupervised_weight"] * metrics["unsupervised_loss"],
         rtol=1e-6)
-  assert len({metrics["param_norm"] for metrics in logged}) == len(logged)  # every step moves
+  assert_every_step_moves_the_parameters(logged)
 
 
 def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):

@@ -7,7 +7,7 @@ import pytest
 
 from configs import vat as vat_config
 from jaxssl.errors import ConfigError
-from tests.methods.helpers import build_method
+from tests.methods.helpers import assert_every_step_moves_the_parameters, build_method
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_a_few_training_steps_on_digits_with_every_option(config, train_a_few_st
         metrics["supervised_loss"] + config.method.max_weight * metrics["unsupervised_loss"]
         + config.method.entmin_weight * metrics["entropy_loss"]
         + config.method.adversarial_weight * metrics["adversarial_loss"], rtol=1e-5)
-  assert len({metrics["param_norm"] for metrics in logged}) == len(logged)  # every step moves
+  assert_every_step_moves_the_parameters(logged)
 
 
 def test_config_builds_its_train_step(preset_arg, lowered_step_on_preset):
