@@ -26,6 +26,15 @@ def test_images_labels_and_split_equal_scikit_learns():
   np.testing.assert_array_equal(dataset.test_labels, reference.target[np.sort(test_idx)])
 
 
+def test_each_load_hands_out_its_own_arrays():
+  first = digits.load_digits()
+  first.train_images[:] = 0
+  first.test_labels[:] = -1
+  second = digits.load_digits()  # parsed once per process, copied for every caller
+  assert second.train_images.max() == 255 and second.test_labels.min() == 0
+  assert second.train_images.flags.writeable
+
+
 def test_loading_does_not_import_scikit_learn_or_scipy():
   code = ("import sys; from jaxssl.data import digits; digits.load_digits(); "
           "assert not [m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')]")
