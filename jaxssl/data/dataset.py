@@ -96,6 +96,19 @@ class Dataset:
 
 
 def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  """Per-channel mean and std of uint8 images, on the [0, 1] scale (the models' normalization)."""
-  flat = images.reshape(-1, images.shape[-1]).astype(np.float64) / 255.0
-  return flat.mean(0).astype(np.float32), np.maximum(flat.std(0), 1e-3).astype(np.float32)
+  """Per-channel mean and std of uint8 images, on the [0, 1] scale (the models' normalization).
+
+  From each channel's histogram of the 256 values: one pass over the images
+  and no float copy of them (CIFAR-10's 50,000 images would take 1.2 GB as
+  float64). With n_v pixels of value v in a channel of N pixels and x_v = v / 255:
+  mean = sum_v n_v x_v / N, std = sqrt(sum_v n_v (x_v - mean)^2 / N), floored at 1e-3.
+  """
+  images = np.asarray(images)
+  if images.dtype != np.uint8:
+    raise TypeError(f"channel_stats takes uint8 images, not {images.dtype}")
+  flat = images.reshape(-1, images.shape[-1])
+  counts = np.stack([np.bincount(flat[:, c], minlength=256) for c in range(flat.shape[1])])
+  values = np.arange(256) / 255.0
+  mean = counts @ values / len(flat)
+  std = np.sqrt(np.sum(counts * (values - mean[:, None]) ** 2, axis=1) / len(flat))
+  return mean.astype(np.float32), np.maximum(std, 1e-3).astype(np.float32)
