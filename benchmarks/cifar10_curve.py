@@ -30,7 +30,6 @@ cifar10_differences.md). The bands are an upper reference for FixMatch + DA;
 """
 
 import argparse
-import json
 import pathlib
 import sys
 
@@ -126,9 +125,7 @@ def main():
   config = curve_config(args)
   if not args.report_only:
     stages.run(config, args.workdir)
-  records = [json.loads(line) for line in
-             (pathlib.Path(args.workdir) / metrics_log.METRICS_FILE).read_text().splitlines()
-             if line.strip()]
+  records = metrics_log.read_records(args.workdir)
   out_dir = pathlib.Path(args.out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
   print(write_report(curve_rows(records), config, args.name, out_dir, args.set))

@@ -61,14 +61,31 @@ def drop_records_after(workdir: str, step: int) -> None:
   os.replace(tmp, path)
 
 
-def read_evals(workdir: str, up_to_step: int) -> list[dict]:
-  """The eval records of an earlier attempt at this run, up to its checkpoint."""
+def read_records(workdir: str, kind: str | None = None) -> list[dict]:
+  """The records of workdir/metrics.jsonl in the file's order ([] without the file).
+
+  Args:
+    workdir: the run's workdir.
+    kind: only the records of this kind ("train", "eval"); None: all.
+
+  A line that is not JSON (cut short by a killed run, or being written) is skipped.
+  """
   path = os.path.join(workdir, METRICS_FILE)
   if not os.path.exists(path):
     return []
+  records = []
   with open(path) as f:
-    records = [json.loads(line) for line in f if line.strip()]
-  by_step = {r["step"]: r for r in records if r["kind"] == "eval" and r["step"] <= up_to_step}
+    for line in f:
+      try:
+        records.append(json.loads(line))
+      except json.JSONDecodeError:
+        continue
+  return [r for r in records if kind is None or r["kind"] == kind]
+
+
+def read_evals(workdir: str, up_to_step: int) -> list[dict]:
+  """The eval records of an earlier attempt at this run, up to its checkpoint."""
+  by_step = {r["step"]: r for r in read_records(workdir, "eval") if r["step"] <= up_to_step}
   return [by_step[s] for s in sorted(by_step)]
 
 

@@ -6,7 +6,6 @@ PNG is written atomically: to `path + ".tmp.png"`, then renamed onto `path`,
 so a reader never sees half a file.
 """
 
-import json
 import os
 import statistics
 
@@ -15,7 +14,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from jaxssl.metrics_log import METRICS_FILE
+from jaxssl import metrics_log
 
 LEARNING_CURVE_FILE = "learning_curve.png"
 
@@ -106,20 +105,13 @@ def learning_curve_with_reference(rows: list[dict], reference: dict[int, tuple[f
   _save_atomically(figure, path)
 
 
-def _read_records(path: str) -> list[dict]:
-  """The records of a metrics.jsonl, the last one kept per (kind, step), by step.
+def _latest_records(workdir: str) -> list[dict]:
+  """The records of workdir/metrics.jsonl, the last one kept per (kind, step), by step.
 
   A resumed run writes again the steps after its checkpoint; its records
-  replace the earlier attempt's. A line cut short by a killed run is skipped.
+  replace the earlier attempt's.
   """
-  latest = {}
-  with open(path) as f:
-    for line in f:
-      try:
-        record = json.loads(line)
-      except json.JSONDecodeError:
-        continue
-      latest[(record["kind"], record["step"])] = record
+  latest = {(r["kind"], r["step"]): r for r in metrics_log.read_records(workdir)}
   return sorted(latest.values(), key=lambda r: r["step"])
 
 
@@ -130,10 +122,7 @@ def write_learning_curve(workdir: str) -> str | None:
     The PNG's path, or None (and nothing written) when the workdir has no
     metrics file or no eval record yet.
   """
-  metrics_path = os.path.join(workdir, METRICS_FILE)
-  if not os.path.exists(metrics_path):
-    return None
-  records = _read_records(metrics_path)
+  records = _latest_records(workdir)
   if not any(r["kind"] == "eval" for r in records):
     return None
   path = os.path.join(workdir, LEARNING_CURVE_FILE)

@@ -5,11 +5,10 @@ truncated file makes a step unreadable, and it is moved aside, not deleted.
 Either way the rerun ends with the parameters of a run never disturbed.
 """
 
-import json
-
 import numpy as np
 
 import launch
+from jaxssl import metrics_log
 from tests.test_preemption import final_parameters
 
 
@@ -27,8 +26,7 @@ def truncate_largest_file(checkpoint_dir) -> None:
 
 
 def metrics_steps(workdir) -> list[int]:
-  return [json.loads(line)["step"]
-          for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  return [record["step"] for record in metrics_log.read_records(workdir)]
 
 
 def test_a_cut_short_or_truncated_checkpoint_falls_back_to_the_previous_one(tmp_path, caplog,

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 import launch
+from jaxssl import metrics_log
 from tests.test_preemption import ROOT, final_parameters, tiny_fixmatch_command, train_steps_logged
 
 TOTAL_STEPS = 30
@@ -58,11 +59,6 @@ def wait_all(processes, tmp_path, attempt) -> list[int]:
   return codes, logs
 
 
-def eval_records(workdir) -> list[dict]:
-  records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
-  return [r for r in records if r["kind"] == "eval"]
-
-
 def test_two_processes_end_where_one_process_ends_and_resume_after_sigterm(tmp_path):
   cache, two, one = tmp_path / "cache", tmp_path / "two", tmp_path / "one"
   processes = start_two_processes(two, cache, tmp_path, attempt=1)
@@ -92,8 +88,8 @@ def test_two_processes_end_where_one_process_ends_and_resume_after_sigterm(tmp_p
     # Two processes sum the gradients in another order; 30 steps amplify that rounding to
     # ~2e-5 (measured at weight decay 5e-3). A wrong reduction moves far more.
     np.testing.assert_allclose(two_processes, one_process, rtol=1e-3, atol=1e-4)
-  assert ([(r["step"], r["accuracy"], r["ema_accuracy"]) for r in eval_records(two)]
-          == [(r["step"], r["accuracy"], r["ema_accuracy"]) for r in eval_records(one)])
+  assert ([(r["step"], r["accuracy"], r["ema_accuracy"]) for r in metrics_log.read_records(two, "eval")]
+          == [(r["step"], r["accuracy"], r["ema_accuracy"]) for r in metrics_log.read_records(one, "eval")])
 
 
 def test_two_streaming_processes_read_different_shards_into_one_global_batch(tmp_path):

@@ -39,11 +39,7 @@ def command(workdir, cache):
 
 def train_steps_logged(workdir) -> list[int]:
   """The steps of the train records in metrics.jsonl so far (a line being written is skipped)."""
-  path = workdir / "metrics.jsonl"
-  if not path.exists():
-    return []
-  records = [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
-  return [r["step"] for r in records if r["kind"] == "train"]
+  return [record["step"] for record in metrics_log.read_records(workdir, "train")]
 
 
 def final_parameters(workdir, total_steps: int) -> list[np.ndarray]:
@@ -102,3 +98,15 @@ def test_resume_drops_the_metrics_rows_of_steps_that_will_be_trained_again(tmp_p
   metrics_log.drop_records_after(str(tmp_path), 4)
   assert (tmp_path / "metrics.jsonl").read_text() == "".join(
       json.dumps(row) + "\n" for row in rows[:2])
+
+
+def test_records_are_read_in_order_by_kind_without_a_line_cut_short(tmp_path):
+  assert metrics_log.read_records(tmp_path) == []  # no metrics.jsonl yet
+  rows = [{"step": 2, "kind": "train", "loss": 1.0}, {"step": 2, "kind": "eval", "accuracy": 0.5},
+          {"step": 4, "kind": "train", "loss": 0.5}]
+  text = "".join(json.dumps(row) + "\n" for row in rows) + '{"step": 6, "ki'  # being written
+  (tmp_path / "metrics.jsonl").write_text(text)
+  assert metrics_log.read_records(tmp_path) == rows
+  assert metrics_log.read_records(tmp_path, "train") == [rows[0], rows[2]]
+  assert metrics_log.read_evals(str(tmp_path), up_to_step=2) == [rows[1]]
+  assert metrics_log.read_evals(str(tmp_path), up_to_step=1) == []

@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxssl import stages, train
+from jaxssl import metrics_log, stages, train
 from jaxssl.checkpointing import Checkpointer
 from jaxssl.errors import ConfigError, TrainingDivergedError, WorkdirMismatchError
 from configs import supervised
@@ -145,8 +145,7 @@ def test_supervised_all_labels_reaches_95_percent_and_the_ema_is_not_chance_at_1
   config.log_every = 50
   results = train.train(config, str(tmp_path))
   assert results["accuracy"]["final"] >= 0.95
-  records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-  at_150 = [r for r in records if r["kind"] == "eval" and r["step"] == 150]
+  at_150 = [r for r in metrics_log.read_records(tmp_path, "eval") if r["step"] == 150]
   assert len(at_150) == 1
   raw, ema = at_150[0]["accuracy"], at_150[0]["ema_accuracy"]
   assert raw >= 0.9 and ema >= raw - 0.05

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from jaxssl import metrics_log
 from jaxssl.data import (load_source, load_tfds, make_ssl_streams, make_test_stream, stream_info,
                          to_global_batch)
 from jaxssl.errors import ConfigError, DatasetError
@@ -120,8 +121,7 @@ def test_fixmatch_streams_tfds_data_through_launch(capsys, tmp_path):
   results = json.loads((workdir / "results.json").read_text())
   assert results["steps"] == 4 and results["source"] == "tfds:mnist"
   assert 0.0 <= results["ema_accuracy"]["final"] <= 1.0
-  records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
-  train_records = [r for r in records if r["kind"] == "train"]
+  train_records = metrics_log.read_records(workdir, "train")
   assert [r["step"] for r in train_records] == [2, 4]
   assert all(0.0 <= r["mask_rate"] <= 1.0 for r in train_records)
   split = json.loads((workdir / "labeled_split.json").read_text())

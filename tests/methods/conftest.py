@@ -5,13 +5,12 @@ a stand-in `jaxssl.data.Dataset` of random uint8 images with the preset's
 image shape, and only trace/lower the train step instead of running it.
 """
 
-import json
 
 import jax
 import numpy as np
 import pytest
 
-from jaxssl import data, train
+from jaxssl import data, metrics_log, train
 
 # The data-set presets every method's Method is built for (PRESET_ARGS) and whose train
 # step is lowered (LOWERED_PRESET_ARGS, with tiny sizes). A lowering costs 1-11 s of
@@ -83,8 +82,7 @@ def train_a_few_steps(tmp_path):
     config.total_steps, config.log_every, config.eval_every, config.checkpoint_every = 4, 1, 4, 4
     results = train.train(config, str(tmp_path))
     assert results["steps"] == 4 and np.isfinite(results["accuracy"]["final"])
-    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    return [record for record in records if record["kind"] == "train"]
+    return metrics_log.read_records(tmp_path, "train")
   return run
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from configs import noisy_student
-from jaxssl import checkpointing, data, evaluation, self_training, sharding, stages, train
+from jaxssl import (checkpointing, data, evaluation, metrics_log, self_training, sharding,
+                    stages, train)
 from jaxssl import teacher as teacher_lib
 from jaxssl.errors import ConfigError
 from tests.methods.helpers import build_method
@@ -160,9 +161,8 @@ def test_interrupted_run_resumes_mid_round_2_and_reports_every_round(resumed_run
   for name, metrics in before.items():
     assert (workdir / name / "metrics.jsonl").read_text() == metrics
   # Round 2 resumed from its step-2 checkpoint: one record per step, none repeated.
-  records = [json.loads(line) for line in
-             (workdir / "round2_student" / "metrics.jsonl").read_text().splitlines()]
-  assert [r["step"] for r in records if r["kind"] == "train"] == [2, 4]
+  records = metrics_log.read_records(workdir / "round2_student", "train")
+  assert [r["step"] for r in records] == [2, 4]
   on_disk = json.loads((workdir / "results.json").read_text())
   assert on_disk == json.loads(json.dumps(results))
   assert [r["stage"] for r in results["stages"]] == [
