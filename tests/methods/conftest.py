@@ -5,7 +5,6 @@ a stand-in `jaxssl.data.Dataset` of random uint8 images with the preset's
 image shape, and only trace/lower the train step instead of running it.
 """
 
-
 import jax
 import numpy as np
 import pytest
