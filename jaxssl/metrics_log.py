@@ -61,7 +61,7 @@ def drop_records_after(workdir: str, step: int) -> None:
   os.replace(tmp, path)
 
 
-def read_records(workdir: str, kind: str | None = None) -> list[dict]:
+def read_records(workdir: str | os.PathLike, kind: str | None = None) -> list[dict]:
   """The records of workdir/metrics.jsonl in the file's order ([] without the file).
 
   Args:
