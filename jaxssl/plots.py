@@ -135,6 +135,22 @@ def _label_count_name(num_labels: int) -> str:
   return "all labels" if num_labels < 0 else f"{num_labels} labels"
 
 
+# Legend entries per column beside a bar chart: what fits its 4.5-inch height in small type.
+_LEGEND_ROWS_PER_COLUMN = 16
+
+
+def _row_colours(num_rows: int) -> list:
+  """A colour per bar row: tab10 up to ten rows, tab20 up to twenty, then tab20 and tab20b (40)."""
+  if num_rows <= 10:
+    palettes = ["tab10"]
+  elif num_rows <= 20:
+    palettes = ["tab20"]
+  else:
+    palettes = ["tab20", "tab20b"]
+  colours = [colour for name in palettes for colour in matplotlib.colormaps[name].colors]
+  return [colours[i % len(colours)] for i in range(num_rows)]
+
+
 def error_bars(rows: dict[str, dict[int, list[float]]], path: str, title: str,
                ylabel: str = "test error (%)") -> None:
   """Writes a grouped bar chart of a sweep table as a PNG.
@@ -142,7 +158,9 @@ def error_bars(rows: dict[str, dict[int, list[float]]], path: str, title: str,
   One group per label count, one bar per row (method) in it: the bar is the
   mean over seeds, the error bar the sample standard deviation (0 for one
   seed, as in the sweep's markdown table), and a dark red "v" marks the worst
-  seed (the largest value). Cells without values get no bar.
+  seed (the largest value). Cells without values get no bar. Every row has
+  its own colour up to 40 rows, and the legend beside the bars takes as many
+  columns as it needs to stay inside the figure.
 
   Args:
     rows: row name -> label count (-1 for all labels) -> values, one per seed.
@@ -150,14 +168,19 @@ def error_bars(rows: dict[str, dict[int, list[float]]], path: str, title: str,
     title: the figure title.
     ylabel: the y-axis label.
   """
+  _save_atomically(_error_bars_figure(rows, title, ylabel), path)
+
+
+def _error_bars_figure(rows: dict[str, dict[int, list[float]]], title: str,
+                       ylabel: str) -> Figure:
+  """The figure `error_bars` writes."""
   label_counts = sorted({n for cells in rows.values() for n in cells},
                         key=lambda n: (n < 0, n))
   bar_width = 0.8 / max(len(rows), 1)
   figure = Figure(figsize=(max(6.0, 4 + 0.4 * len(label_counts) * len(rows)), 4.5),
                   layout="constrained")
   axes = figure.add_subplot()
-  # tab10 repeats its colours past ten rows; tab20 keeps every bar distinct up to twenty.
-  palette = matplotlib.colormaps["tab10" if len(rows) <= 10 else "tab20"]
+  colours = _row_colours(len(rows))
   for row_index, (name, cells) in enumerate(rows.items()):
     groups = [g for g, n in enumerate(label_counts) if cells.get(n)]
     values = [cells[label_counts[g]] for g in groups]
@@ -165,7 +188,7 @@ def error_bars(rows: dict[str, dict[int, list[float]]], path: str, title: str,
     means = [statistics.mean(v) for v in values]
     stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
     axes.bar(positions, means, bar_width, yerr=stds, capsize=3, label=name,
-             color=palette(row_index % palette.N))
+             color=colours[row_index])
     axes.plot(positions, [max(v) for v in values], "v", color="darkred", markersize=5)
   axes.plot([], [], "v", color="darkred", markersize=5, label="worst seed")
   axes.set_xticks(range(len(label_counts)), [_label_count_name(n) for n in label_counts])
@@ -173,5 +196,7 @@ def error_bars(rows: dict[str, dict[int, list[float]]], path: str, title: str,
   axes.set_title(title)
   axes.grid(axis="y", alpha=0.3)
   axes.set_axisbelow(True)
-  axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars
-  _save_atomically(figure, path)
+  legend_entries = len(rows) + 1  # and the worst-seed marker
+  axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),  # beside the bars
+              ncols=-(-legend_entries // _LEGEND_ROWS_PER_COLUMN))
+  return figure

@@ -2,6 +2,7 @@
 import json
 import os
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from jaxssl import plots
@@ -72,3 +73,21 @@ def test_error_bars_writes_a_png(tmp_path):
   path = str(tmp_path / "sweep.png")
   plots.error_bars(rows, path, title="digits")
   _assert_png(path)
+
+
+def test_error_bars_of_25_rows_keeps_every_legend_entry_inside_and_every_colour_distinct():
+  # A sweep of every method with Noisy Student's rounds has 25 rows (digits20.png): one
+  # legend column of 26 entries ran off the bottom, and tab20 gave rows 1 and 21 one colour.
+  rows = {f"method{i}": {20: [float(i), i + 1.0]} for i in range(25)}
+  figure = plots._error_bars_figure(rows, "digits", "test error (%)")
+  figure.canvas = FigureCanvasAgg(figure)
+  renderer = figure.canvas.get_renderer()
+  figure.draw(renderer)
+  axes = figure.axes[0]
+  legend = axes.get_legend()
+  assert sorted(t.get_text() for t in legend.get_texts()) == sorted([*rows, "worst seed"])
+  inside, box = legend.get_window_extent(renderer), figure.bbox
+  assert box.x0 <= inside.x0 and inside.x1 <= box.x1 and box.y0 <= inside.y0 and inside.y1 <= box.y1
+  colours = {tuple(container.patches[0].get_facecolor()) for container in axes.containers
+             if hasattr(container, "patches")}
+  assert len(colours) == 25
