@@ -77,11 +77,10 @@ def test_error_bars_writes_a_png(tmp_path):
 
 def test_error_bars_of_25_rows_keeps_every_legend_entry_inside_and_every_colour_distinct():
   # A sweep of every method with Noisy Student's rounds has 25 rows (digits20.png): one
-  # legend column of 26 entries ran off the bottom, and tab20 gave rows 1 and 21 one colour.
+  # legend column of 26 entries ran off the bottom, and tab20 gave the 1st and 21st one colour.
   rows = {f"method{i}": {20: [float(i), i + 1.0]} for i in range(25)}
   figure = plots._error_bars_figure(rows, "digits", "test error (%)")
-  figure.canvas = FigureCanvasAgg(figure)
-  renderer = figure.canvas.get_renderer()
+  renderer = FigureCanvasAgg(figure).get_renderer()
   figure.draw(renderer)
   axes = figure.axes[0]
   legend = axes.get_legend()
